@@ -1,0 +1,57 @@
+"""Where the companion keeps things: platformdirs locations, overridable by environment for tests.
+
+COMPANION_DATA_DIR, COMPANION_CONFIG_DIR and COMPANION_RUNTIME_DIR replace the platform defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "companion"
+
+
+def data_dir() -> Path:
+    """The database, exports and (outside a checkout) downloaded models."""
+    return Path(os.environ.get("COMPANION_DATA_DIR") or platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def config_dir() -> Path:
+    """config.toml and the person's own exercise files (exercises/*.toml)."""
+    return Path(os.environ.get("COMPANION_CONFIG_DIR") or platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def user_exercises_dir() -> Path:
+    return config_dir() / "exercises"
+
+
+def db_path() -> Path:
+    return data_dir() / "companion.sqlite3"
+
+
+def runtime_dir() -> Path:
+    """Sockets and locks; user-only."""
+    env = os.environ.get("COMPANION_RUNTIME_DIR")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
+
+
+def checkout_models_dir() -> Path | None:
+    """`models/` of a source checkout (it holds a README saying so), or None for an installed package."""
+    candidate = Path(__file__).resolve().parents[2] / "models"
+    return candidate if (candidate / "README.md").is_file() else None
+
+
+def models_dir() -> Path:
+    """Recognizer models: COMPANION_MODELS_DIR, else the checkout's models/, else the data dir."""
+    env = os.environ.get("COMPANION_MODELS_DIR")
+    if env:
+        return Path(env)
+    return checkout_models_dir() or data_dir() / "models"
