@@ -15,7 +15,7 @@ from helpers import need
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data, config and runtime dirs; nothing touches the person's real files."""
+    """Every test gets its own data, config, runtime and models dirs; nothing touches real files or the checkout."""
     base = tmp_path / "companion-home"
     for name, var in (("data", "COMPANION_DATA_DIR"), ("config", "COMPANION_CONFIG_DIR"),
                       ("run", "COMPANION_RUNTIME_DIR")):
@@ -23,6 +23,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         d.mkdir(parents=True)
         monkeypatch.setenv(var, str(d))
     (base / "run").chmod(0o700)
+    (base / "models").mkdir()
+    monkeypatch.setenv("COMPANION_MODELS_DIR", str(base / "models"))
     return base
 
 

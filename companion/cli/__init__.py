@@ -21,7 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.cli.intent",     # intent
     "companion.cli.listen",     # listen
     "companion.cli.model",      # model download/install/list/remove
-    "companion.cli.desktop",    # tray, autostart
+    "companion.cli.desktop",    # tray
+    "companion.cli.autostart",  # autostart on|off
 )
 
 

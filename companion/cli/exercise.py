@@ -1,0 +1,290 @@
+"""`companion breathe|ground|compassion|journal|reframe|connect|say|chat`: sessions and conversation in a terminal.
+
+Arguments only: every command becomes a call on the Companion app; nothing here paces, routes or stores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from companion.core.events import Event
+
+PATTERNS = ("box", "4-7-8", "coherent", "sigh")
+MAX_MINUTES = 120
+MAX_CYCLES = 500
+
+
+def _minutes(value: str) -> float:
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"minutes must be a number, got '{value}'") from None
+    if not 0 < minutes <= MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"minutes must be more than 0 and at most {MAX_MINUTES}, got {value}")
+    return minutes
+
+
+def _cycles(value: str) -> int:
+    try:
+        cycles = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cycles must be a whole number, got '{value}'") from None
+    if not 1 <= cycles <= MAX_CYCLES:
+        raise argparse.ArgumentTypeError(f"cycles must be from 1 to {MAX_CYCLES}, got {value}")
+    return cycles
+
+
+def _session_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--silent", action="store_true", help="run the same timeline without audio (captions only)")
+    parser.add_argument("--events", metavar="FILE", type=Path,
+                        help="write one JSON line per session event (t, planned, event, name, cycle…)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("breathe", help="paced breathing: box, 4-7-8, coherent or cyclic sigh")
+    p.add_argument("--pattern", choices=PATTERNS, help="breathing pattern (default: from config, usually box)")
+    amount = p.add_mutually_exclusive_group()
+    amount.add_argument("--cycles", type=_cycles, help="number of breaths")
+    amount.add_argument("--minutes", type=_minutes, help="length in minutes")
+    _session_flags(p)
+    p.set_defaults(func=cmd_breathe)
+
+    for name, exercise_id, help_text in (
+        ("ground", "ground", "5-4-3-2-1 grounding through the senses"),
+        ("compassion", "compassion", "a short self-compassion break"),
+        ("journal", "journal", "a journaling prompt; your entry is saved on this computer"),
+        ("connect", "connect", "one small step toward someone"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        _session_flags(p)
+        p.set_defaults(func=cmd_exercise, exercise_id=exercise_id)
+
+    p = sub.add_parser("reframe", help="look again at a harsh thought about yourself")
+    p.add_argument("thought", nargs="*", help='the thought, e.g. "nobody wants to hear from me"')
+    _session_flags(p)
+    p.set_defaults(func=cmd_exercise, exercise_id="reframe")
+
+    p = sub.add_parser("say", help="speak a line aloud, or render it to a WAV file")
+    p.add_argument("text", nargs="+", help="what to say")
+    p.add_argument("--to-file", metavar="OUT.wav", type=Path, help="write speech to this WAV file instead")
+    p.add_argument("--voice", help="voice id (see companion doctor)")
+    p.add_argument("--rate", type=int, help="words per minute (80-400)")
+    p.set_defaults(func=cmd_say)
+
+    p = sub.add_parser("chat", help="talk with the companion by typing")
+    p.add_argument("--silent", action="store_true", help="captions only, no speech")
+    p.set_defaults(func=cmd_chat)
+
+
+# ----- output ------------------------------------------------------------------------------------------------
+class CaptionPrinter:
+    """Shows what the companion says and the breathing phases as lines of text."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        line = None
+        if event.kind == "caption" and event.data.get("who") == "companion" and event.data.get("text"):
+            line = f"companion: {event.data['text']}"
+        elif event.kind == "phase":
+            seconds = event.data.get("seconds")
+            length = f" {seconds:g}s" if isinstance(seconds, int | float) else ""
+            line = f"   ~ {event.data.get('name')}{length}"
+        if line:
+            with self._lock:
+                print(line, file=self.out, flush=True)
+
+
+class EventsWriter:
+    """The `--events FILE` contract: one JSON object per session event, flushed as it happens."""
+
+    def __init__(self, path: Path) -> None:
+        from companion.app import SESSION_EVENT_KINDS
+
+        self.kinds = SESSION_EVENT_KINDS
+        self.file = path.open("w", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if event.kind in self.kinds:
+            with self._lock:
+                self.file.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+                self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _notice(message: str) -> None:
+    print(f"companion: {message}", file=sys.stderr, flush=True)
+
+
+# ----- commands ------------------------------------------------------------------------------------------------
+def _forward(command: dict[str, Any]) -> bool:
+    """Hands the command to a running companion (the tray) when there is one."""
+    try:
+        from companion.instance import forward
+    except ImportError:
+        return False
+    try:
+        reply = forward(command)
+    except OSError:
+        return False
+    if reply is None:
+        return False
+    print("companion: the running companion has started it." if reply.get("ok", True)
+          else f"companion: {reply.get('error', 'the running companion could not do that.')}")
+    return True
+
+
+def cmd_breathe(args: argparse.Namespace) -> int:
+    return _run_session(args, args.pattern, minutes=args.minutes, cycles=args.cycles)
+
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    thought = " ".join(getattr(args, "thought", []) or []).strip() or None
+    return _run_session(args, args.exercise_id, thought=thought)
+
+
+def _run_session(args: argparse.Namespace, exercise_id: str | None, *, minutes: float | None = None,
+                 cycles: int | None = None, thought: str | None = None) -> int:
+    if not args.silent and args.events is None:
+        command = {"cmd": "start", "exercise": exercise_id or "breathe", "minutes": minutes, "cycles": cycles,
+                   "thought": thought}
+        if _forward(command):
+            return 0
+    writer = None
+    if args.events is not None:
+        try:
+            writer = EventsWriter(args.events)
+        except OSError as exc:
+            print(f"companion: cannot write the events file {args.events}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+
+    from companion.app import create_app
+
+    app = create_app(silent=args.silent, notice=_notice)
+    if exercise_id is None:
+        exercise_id = app.config.breathing.default_pattern
+        if minutes is None and cycles is None:
+            minutes = app.config.breathing.default_minutes
+    app.bus.subscribe(CaptionPrinter(sys.stdout))
+    if writer is not None:
+        app.bus.subscribe(writer)
+    try:
+        try:
+            app.start_exercise(exercise_id, minutes=minutes, cycles=cycles, thought=thought)
+        except KeyError as exc:
+            print(f"companion: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+            return 2
+        except ValueError as exc:
+            print(f"companion: {exc}", file=sys.stderr)
+            return 2
+        _feed_stdin(app)
+        while not app.wait_session(0.2):
+            pass
+        app.wait_quiet()
+        return 0
+    except KeyboardInterrupt:
+        app.stop("interrupted")
+        print("\ncompanion: stopped; the session is saved as not completed.", file=sys.stderr)
+        return 130
+    finally:
+        app.close()
+        if writer is not None:
+            writer.close()
+
+
+def _feed_stdin(app: Any) -> None:
+    """Typed lines reach the session: answers to its questions, or stop / pause / slower…"""
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        return
+
+    def reader() -> None:
+        try:
+            for line in stdin:
+                if line.strip():
+                    app.handle_text(line)
+        except (OSError, ValueError):
+            return
+
+    threading.Thread(target=reader, daemon=True, name="stdin").start()
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from companion.core.config import load_config
+
+    text = " ".join(args.text).strip()
+    if not text:
+        print("companion: nothing to say (the text is empty).", file=sys.stderr)
+        return 2
+    config, problems = load_config()
+    for problem in problems:
+        _notice(problem)
+    voice = args.voice or config.voice.name or None
+    rate = args.rate or config.voice.rate
+    if args.to_file is not None:
+        from companion.speech.tts import render_to_wav
+
+        try:
+            path = render_to_wav(text, args.to_file, voice=voice, rate=rate)
+        except (ValueError, OSError, RuntimeError) as exc:
+            print(f"companion: {exc}", file=sys.stderr)
+            return 1
+        print(path)
+        return 0
+    from companion.speech.tts import make_speaker
+
+    try:
+        speaker = make_speaker(voice=voice, rate=rate, volume=config.voice.volume, on_problem=_notice)
+    except ValueError as exc:
+        print(f"companion: {exc}", file=sys.stderr)
+        return 2
+    print(f"companion: {text}")
+    try:
+        speaker.say(text).wait(120)
+    finally:
+        speaker.close()
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from companion.app import create_app
+
+    app = create_app(silent=args.silent, notice=_notice)
+    app.bus.subscribe(CaptionPrinter(sys.stdout))
+    interactive = sys.stdin.isatty()
+    app.say(app.lines.pick("greeting"))
+    try:
+        while True:
+            try:
+                line = input("you> " if interactive else "")
+            except EOFError:
+                break
+            if line.strip().lower() in ("quit", "exit", "bye", "goodbye"):
+                break
+            if line.strip():
+                app.handle_text(line)
+                if not interactive:
+                    app.wait_quiet()
+        if not interactive:  # piped input: let a session it started run to its end
+            while not app.wait_session(0.2):
+                pass
+        app.stop("closed")
+        app.say(app.lines.pick("goodbye"))
+        app.wait_quiet()
+        return 0
+    except KeyboardInterrupt:
+        app.stop("interrupted")
+        print("\ncompanion: take care.", file=sys.stderr)
+        return 130
+    finally:
+        app.close()

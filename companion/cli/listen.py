@@ -1,0 +1,95 @@
+"""`companion listen`: one utterance from a WAV file or the microphone → transcript → intent, as text or JSON.
+Arguments and printing only; listening lives in companion.speech, meaning in the router."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_INPUT, EXIT_RECOGNIZER, EXIT_MIC = 0, 2, 3, 4
+
+EPILOG = """exit status: 0 heard (silence too: transcript "" and intent unknown), 2 unreadable input file,
+3 recognizer or model problem, 4 microphone problem"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("listen", help="hear one utterance (WAV file or microphone) and show its intent",
+                              description="Hear one utterance and show what it means. The microphone is open "
+                              "only while listening.", epilog=EPILOG)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--file", metavar="IN.wav", help="a WAV file (any rate, channels, 8-32 bit PCM)")
+    src.add_argument("--mic", action="store_true", help="one live utterance from the microphone")
+    p.add_argument("--seconds", type=float, default=None, metavar="N",
+                   help="with --mic: give up after N seconds without speech and cut an utterance at N seconds")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto",
+                   help="auto: Vosk when a model is installed, else the built-in PocketSphinx")
+    p.add_argument("--mode", choices=("command", "open"), default="command",
+                   help="command: the companion's phrases only (default); open: free speech (needs Vosk)")
+    p.add_argument("--model", metavar="DIR", help="a Vosk model folder to use instead of the installed one")
+    p.add_argument("--device", default=None, help="input device number or name (see `python -m sounddevice`)")
+    p.add_argument("--trailing-silence", type=float, default=0.6, metavar="S",
+                   help="silence that ends an utterance (default 0.6 s)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"companion listen: {message}", file=sys.stderr)
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from companion.speech import audio
+    from companion.speech.recognizer import RecognizerError, open_recognizer
+
+    if args.seconds is not None and args.seconds <= 0:
+        return _fail("--seconds must be more than 0", EXIT_INPUT)
+    if args.file:  # check the input before loading a model: a typo should not cost seconds
+        try:
+            next(audio.iter_wav(args.file, block_s=0.01), None)
+        except audio.AudioFileError as exc:
+            return _fail(str(exc), EXIT_INPUT)
+    try:
+        recognizer = open_recognizer(args.engine, args.mode, model_dir=Path(args.model) if args.model else None)
+    except RecognizerError as exc:
+        return _fail(str(exc), EXIT_RECOGNIZER)
+    device: int | str | None = args.device
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    try:
+        if args.file:
+            heard = audio.decode_file(args.file, recognizer, trailing_silence=args.trailing_silence)
+        else:
+            limit = args.seconds if args.seconds is not None else None
+            heard = audio.listen_once(recognizer, trailing_silence=args.trailing_silence,
+                                      no_speech_timeout=limit or 8.0, max_seconds=limit or 30.0, device=device)
+    except audio.AudioFileError as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    except audio.MicrophoneError as exc:
+        return _fail(str(exc), EXIT_MIC)
+    result = route(heard.transcript)
+    out = {"transcript": heard.transcript, "intent": result["intent"], "confidence": result["confidence"],
+           "slots": result["slots"], "engine": recognizer.name, "speech_end_s": heard.speech_end_s,
+           "decode_ms_after_end": heard.decode_ms_after_end}
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    elif heard.timed_out or not heard.transcript:
+        print("(nothing understood)" if not heard.timed_out else "(no speech heard)")
+    else:
+        slots = " ".join(f"{k}={v}" for k, v in out["slots"].items())
+        print(f"heard: {heard.transcript}\nintent: {out['intent']} ({out['confidence']:.2f}) {slots}".rstrip())
+    return EXIT_OK
+
+
+def route(transcript: str) -> dict[str, Any]:
+    """The router's reading of a transcript; nothing heard is intent unknown."""
+    if not transcript.strip():
+        return {"intent": "unknown", "confidence": 0.0, "slots": {}}
+    from companion.core.router import get_router
+
+    result = get_router().route(transcript).to_json()
+    return {"intent": result["intent"], "confidence": result["confidence"], "slots": result["slots"]}

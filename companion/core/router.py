@@ -1,0 +1,240 @@
+"""Text → IntentResult: the crisis guard first, then context (short answers, control words in a session),
+then the templates (exact), then the free-form classifier, then slots. Lists every template sentence and word
+for the speech recognizers. It must never decide anything the crisis guard has claimed, nor raise on any input.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from companion.core import numbers, safety
+from companion.core.fuzzy import MAX_CHARS, NearestNeighbours, normalize
+from companion.core.intent import CONTROL_INTENTS, FEELINGS, INTENTS, PATTERNS, IntentResult, RouteContext
+
+THRESHOLD = 0.30          # below this classifier confidence the answer is "unknown"
+MAX_PER_TEMPLATE_INTENT = 100  # template sentences per intent the classifier learns from
+MAX_PER_INTENT = 5_000    # cap on the expanded template sentences of one intent (recognizer grammar)
+_ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
+                 "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
+_SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"})
+_YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
+
+
+def _key(text: str) -> str:
+    """The form templates and speech are compared in: normalised, number words as digits."""
+    return numbers.words_to_digits(normalize(text))
+
+
+@dataclass(frozen=True)
+class _Templates:
+    exact: dict[str, tuple[str, ...]]          # key → intents (in priority order)
+    spoken: tuple[str, ...]                    # expanded sentences, lowercase, numbers as words
+    lists: dict[str, list[tuple[str, str]]]    # list name → (key of spoken form, value), longest first
+    samples: dict[str, list[str]] = field(default_factory=dict)  # intent → training sentences
+
+
+def _load_yaml(name: str) -> dict[str, Any]:
+    text = resources.files("companion").joinpath("data", "intents", name).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _intent_files() -> list[str]:
+    folder = resources.files("companion").joinpath("data", "intents")
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml") and p.name != "examples.yaml")
+
+
+def _load_templates() -> _Templates:
+    from hassil.intents import Intents, TextSlotList
+    from hassil.sample import sample_intents
+
+    logging.getLogger("hassil").setLevel(logging.ERROR)  # ranges stay digits; we spell them ourselves
+
+    merged: dict[str, Any] = {}
+    for name in _intent_files():
+        data = _load_yaml(name)
+        for section in ("intents", "lists", "expansion_rules"):
+            merged.setdefault(section, {}).update(data.get(section) or {})
+        merged.setdefault("language", data.get("language", "en"))
+    unknown = set(merged["intents"]) - set(INTENTS)
+    if unknown:
+        raise ValueError(f"companion/data/intents: unknown intent names {sorted(unknown)}; use {INTENTS}")
+    intents = Intents.from_dict(merged)
+    exact: dict[str, list[str]] = {}
+    spoken: list[str] = []
+    samples: dict[str, list[str]] = {}
+    pairs = itertools.chain.from_iterable(
+        itertools.islice(sample_intents(intents, intent_names={name}), MAX_PER_INTENT) for name in intents.intents)
+    for intent_name, sentence in pairs:
+        key = _key(sentence)
+        if not key:
+            continue
+        owners = exact.setdefault(key, [])
+        if intent_name not in owners:
+            owners.append(intent_name)
+        said = numbers.digits_to_words(" ".join(sentence.lower().replace("'", "").split()))
+        spoken.append(said.replace("one minutes", "one minute"))
+        samples.setdefault(intent_name, []).append(key)
+    lists: dict[str, list[tuple[str, str]]] = {}
+    for name, slot_list in intents.slot_lists.items():
+        if isinstance(slot_list, TextSlotList):
+            pairs = [(_key(v.text_in.text), str(v.value_out)) for v in slot_list.values]  # type: ignore[attr-defined]
+            lists[name] = sorted(pairs, key=lambda p: -len(p[0]))
+    return _Templates({k: tuple(v) for k, v in exact.items()}, tuple(dict.fromkeys(spoken)), lists, samples)
+
+
+class Router:
+    """Understands one utterance at a time; safe to share between threads (it holds no per-call state)."""
+
+    def __init__(self) -> None:
+        self._t = _load_templates()
+        texts: list[str] = []
+        labels: list[str] = []
+        self._feeling_of: dict[int, str] = {}
+        rng = random.Random(7)
+        for intent_name, keys in self._t.samples.items():
+            uniq = list(dict.fromkeys(keys))
+            if len(uniq) > MAX_PER_TEMPLATE_INTENT:
+                uniq = rng.sample(uniq, MAX_PER_TEMPLATE_INTENT)
+            texts += uniq
+            labels += [intent_name] * len(uniq)
+        examples = _load_yaml("examples.yaml")
+        for feeling, sentences in (examples.get("feeling") or {}).items():
+            if feeling not in FEELINGS:
+                raise ValueError(f"examples.yaml: unknown feeling {feeling!r}; use {FEELINGS}")
+            for s in sentences:
+                self._feeling_of[len(texts)] = feeling
+                texts.append(_key(s))
+                labels.append("feeling")
+        for intent_name, sentences in (examples.get("intents") or {}).items():
+            if intent_name not in INTENTS:
+                raise ValueError(f"examples.yaml: unknown intent {intent_name!r}; use {INTENTS}")
+            for s in sentences:
+                texts.append(_key(s))
+                labels.append(intent_name)
+        self._texts = tuple(texts)
+        self._nn = NearestNeighbours(texts, labels)
+        self._feelings = self._t.lists.get("feeling", [])
+        self._patterns = self._t.lists.get("pattern", [])
+
+    # --- what the recognizers are constrained to -------------------------------------------------------
+    def sentences(self) -> list[str]:
+        """Every expanded template sentence: lowercase, no punctuation, numbers as words."""
+        return list(self._t.spoken)
+
+    def vocabulary(self) -> set[str]:
+        """Every word of the template sentences and of the free-form examples."""
+        words = {w for s in self._t.spoken for w in s.split()}
+        words |= {w for t in self._texts for w in numbers.digits_to_words(t).split()}
+        return words
+
+    # --- understanding ------------------------------------------------------------------------------
+    def route(self, text: str, context: RouteContext | None = None) -> IntentResult:
+        """The intent of one utterance, with confidence in [0, 1] and slots; never raises on text."""
+        context = context or RouteContext()
+        if not isinstance(text, str):
+            text = str(text)
+        if safety.check(text) is not None:
+            return IntentResult(text, "crisis", 1.0, {})
+        key = _key(text[:MAX_CHARS])
+        if not key:
+            return IntentResult(text, "unknown", 0.0, {})
+        intent, conf = self._decide(key, context)
+        slots = self._slots(intent, key) if intent != "unknown" else {}
+        if intent == "snooze" and "minutes" not in slots and "no" in context.expecting:
+            intent = "no"   # "not now" answers the pending question
+        if intent == "feeling" and "yes" in context.expecting and slots.get("feeling") in _YES_FEELINGS \
+                and len(key.split()) <= 2:
+            intent, slots = "yes", {}
+        return IntentResult(text, intent, round(float(min(max(conf, 0.0), 1.0)), 4), slots)
+
+    def _decide(self, key: str, context: RouteContext) -> tuple[str, float]:
+        expecting = context.expecting
+        if expecting and key in _ANSWER_WORDS and _ANSWER_WORDS[key] in expecting:
+            return _ANSWER_WORDS[key], 1.0
+        owners = self._t.exact.get(key)
+        if not owners:
+            lead, _, rest = key.partition(" ")
+            if lead in _SOFT_LEADS and rest:
+                owners = self._t.exact.get(rest)  # "okay stop" is "stop"
+        if owners:
+            if context.in_session:
+                for o in owners:
+                    if o in CONTROL_INTENTS:
+                        return o, 1.0
+            for o in owners:
+                if o in expecting:
+                    return o, 1.0
+            return owners[0], 1.0
+        ranked = self._nn.rank(key)
+        best, score, _ = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        if expecting or context.in_session:
+            preferred = set(expecting) | (CONTROL_INTENTS if context.in_session else set())
+            for name, s, _ in ranked[:3]:
+                if name in preferred and s >= THRESHOLD and s >= score - 0.08:
+                    best, score = name, s
+                    break
+        # confidence: similarity, lifted a little by a clear margin over the runner-up
+        conf = min(1.0, score + 0.5 * max(0.0, score - second))
+        if best == "unknown" or conf < THRESHOLD:
+            return "unknown", conf if best == "unknown" else 1.0 - conf
+        return best, conf
+
+    def _slots(self, intent: str, key: str) -> dict[str, Any]:
+        padded = f" {key} "
+        slots: dict[str, Any] = {}
+        if intent == "breathe":
+            rest = padded
+            for said, value in self._patterns:
+                if f" {said} " in padded and value in PATTERNS:
+                    slots["pattern"] = value
+                    rest = padded.replace(f" {said} ", " ", 1)
+                    break
+            minutes = numbers.minutes_in(rest.strip())
+            if minutes and 0 < minutes <= 120:
+                slots["minutes"] = minutes
+        elif intent == "snooze":
+            minutes = numbers.minutes_in(key)
+            if minutes and 0 < minutes <= 24 * 60:
+                slots["minutes"] = minutes
+        elif intent == "feeling":
+            feeling = self._feeling_slot(key, padded)
+            if feeling:
+                slots["feeling"] = feeling
+        return slots
+
+    def _feeling_slot(self, key: str, padded: str) -> str | None:
+        negated = re.search(r"\bnot (very |really |feeling |so |that )?(okay|good|great|alright|fine)\b", key)
+        if negated:
+            return "sad"
+        for said, value in self._feelings:
+            if f" {said} " in padded and value in FEELINGS:
+                return value
+        scores = self._nn.scores(key)
+        best, best_score = None, 0.0
+        for index, feeling in self._feeling_of.items():
+            if scores[index] > best_score:
+                best, best_score = feeling, float(scores[index])
+        return best
+
+
+def route_many(router: Router, lines: Iterable[str]) -> Iterable[IntentResult]:
+    """Routes each line in order (what `companion intent --stdin` does)."""
+    for line in lines:
+        yield router.route(line)
+
+
+@functools.cache
+def get_router() -> Router:
+    """The shared router, built once per process from the data files."""
+    return Router()

@@ -1,0 +1,150 @@
+"""Crisis guard: notices language about suicide or self-harm in any utterance or journal text, and gives the
+calm reply with the right crisis line. It runs before anything else and must never let a phrase through to
+save a false alarm; it must never flag a figure of speech listed in its data, nor give method details.
+"""
+
+from __future__ import annotations
+
+import functools
+import locale
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from companion.core.fuzzy import normalize
+
+_MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
+
+
+@dataclass(frozen=True)
+class SafetyMatch:
+    """A crisis phrase found: which pattern fired and the words that matched (for logs, never stored)."""
+
+    pattern: str
+    matched: str
+
+
+@dataclass(frozen=True)
+class CrisisLine:
+    """Where to turn in one region (data: companion/data/crisis_lines.toml)."""
+
+    region: str
+    name: str
+    phone: str
+    text: str
+    url: str
+    note: str
+
+
+@dataclass(frozen=True)
+class _Guard:
+    patterns: tuple[re.Pattern[str], ...]
+    idioms: tuple[re.Pattern[str], ...]
+    phrase_fixes: tuple[tuple[re.Pattern[str], str], ...]
+    word_fixes: dict[str, str]
+    keywords: tuple[str, ...]
+
+
+def _data_text(*parts: str) -> str:
+    return resources.files("companion").joinpath("data", *parts).read_text(encoding="utf-8")
+
+
+def _expand(template: str, words: dict[str, str]) -> str:
+    for _ in range(3):  # word groups may use other groups
+        template = re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), template)
+    return template
+
+
+@functools.cache
+def _guard() -> _Guard:
+    raw: dict[str, Any] = yaml.safe_load(_data_text("safety", "crisis.yaml"))
+    words = {k: str(v) for k, v in (raw.get("words") or {}).items()}
+    patterns = tuple(re.compile(_expand(p, words)) for p in raw["patterns"])
+    idioms = tuple(re.compile(_expand(p, words)) for p in raw.get("idioms") or ())
+    spelling = raw.get("spelling") or {}
+    fixed = {str(k): str(v) for k, v in (spelling.get("fixed") or {}).items()}
+    phrase_fixes = tuple((re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in fixed.items() if " " in k)
+    word_fixes = {k: v for k, v in fixed.items() if " " not in k}
+    keywords = tuple(w for w in spelling.get("words") or () if " " not in w)
+    return _Guard(patterns, idioms, phrase_fixes, word_fixes, keywords)
+
+
+def _correct(text: str, guard: _Guard) -> str:
+    """Fixes near-misses of the key words ("suicidle", "kill my elf") so patterns see what was meant."""
+    from rapidfuzz.distance import Levenshtein
+
+    for rx, repl in guard.phrase_fixes:
+        text = rx.sub(repl, text)
+    out = []
+    for w in text.split():
+        w = guard.word_fixes.get(w, w)
+        if len(w) >= 6 and w not in guard.keywords:
+            for k in guard.keywords:
+                if len(k) >= 6 and Levenshtein.distance(w, k, score_cutoff=1) <= 1:
+                    w = k
+                    break
+        out.append(w)
+    return " ".join(out)
+
+
+def prepare(text: str) -> str:
+    """The text as the guard reads it: normalised, corrected, figures of speech blanked out."""
+    guard = _guard()
+    clean = _correct(normalize(text[:_MAX_SCAN]), guard)
+    # joined words a recognizer splits: "my self" → "myself"
+    clean = re.sub(r"\b(my|me) self\b", "myself", clean)
+    for rx in guard.idioms:
+        clean = rx.sub(" , ", clean)
+    return " ".join(clean.split())
+
+
+def check(text: str) -> SafetyMatch | None:
+    """A SafetyMatch when the text talks about suicide or self-harm (directly or not), else None."""
+    if not text or not text.strip():
+        return None
+    clean = prepare(text)
+    for rx in _guard().patterns:
+        m = rx.search(clean)
+        if m:
+            return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0))
+    return None
+
+
+@functools.cache
+def _lines() -> dict[str, Any]:
+    return tomllib.loads(_data_text("crisis_lines.toml"))
+
+
+def crisis_line(region: str) -> CrisisLine:
+    """The line for a region code ("US", "GB", "ie"…); the generic entry for anything unknown or empty."""
+    data = _lines()
+    regions: dict[str, Any] = data["regions"]
+    code = (region or "").strip().upper()
+    code = data.get("aliases", {}).get(code, code)
+    entry = regions.get(code) or data["generic"]
+    return CrisisLine(region=code if code in regions else "", name=entry["name"], phone=entry.get("phone", ""),
+                      text=entry.get("text", ""), url=entry.get("url", ""), note=entry.get("note", ""))
+
+
+def crisis_reply(region: str) -> str:
+    """What the companion says when the guard fires: calm, brief, not a crisis service, the local line,
+    and whether the person is safe right now."""
+    data = _lines()
+    return " ".join(data["reply"]["template"].format(line=crisis_line(region).note).split())
+
+
+def region_from_locale() -> str:
+    """Region code from LC_ALL / LC_MESSAGES / LANG ("en_GB.UTF-8" → "GB"); "" when unknown."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            break
+    else:
+        value = locale.getlocale()[0] or ""
+    m = re.match(r"^[a-zA-Z]{2,3}[_-]([a-zA-Z]{2})\b", value)
+    return m.group(1).upper() if m else ""

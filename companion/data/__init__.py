@@ -1,0 +1,1 @@
+"""Content the companion says and runs: exercises, intents, replies, crisis lines (data, not code)."""

@@ -1,0 +1,430 @@
+"""Runs the desktop together: tray (thread), hotkey (pynput thread), pacer (Tk, main thread), check-in
+scheduler and the single-instance server, turning user actions into Companion commands on one worker thread.
+
+Each part that cannot work here is reported once and left out; the shell never paces or decides anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from companion.core.events import Event
+from companion.desktop import hotkey as hotkey_mod
+from companion.desktop import message, texts
+from companion.desktop.icons import icon_state
+from companion.instance import InstanceServer
+
+log = logging.getLogger(__name__)
+
+EXERCISE_COMMANDS = ("ground", "compassion", "journal", "reframe", "connect", "professional_help")
+
+
+@dataclass
+class ShellOptions:
+    tray: bool = True
+    hotkey: bool = True
+    pacer: bool = True
+    scheduler: bool = True
+    instance: bool = True
+    pacer_log: Path | None = None
+    hotkey_debounce: float = hotkey_mod.DEFAULT_DEBOUNCE
+
+
+@dataclass
+class ShellStatus:
+    """What runs, for `show` replies, tests and the benchmark."""
+
+    tray: str = "off"        # off | menu | icon-only | unavailable
+    hotkey: str = "off"      # off | on | unavailable
+    pacer: str = "off"       # off | on | unavailable
+    scheduler: str = "off"
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds since launch
+
+
+class DesktopShell:
+    """Owns the front ends and the app. `app_factory` runs on the worker thread, so the icon appears before
+    the app (router, voice, store) has loaded; commands given meanwhile wait for it."""
+
+    def __init__(self, app_factory: Callable[[], Any], *, options: ShellOptions | None = None,
+                 notice: Callable[[str], None] | None = None, launched: float | None = None) -> None:
+        self.options = options or ShellOptions()
+        self._app_factory = app_factory
+        self._notice = notice or (lambda text: log.warning("%s", text))
+        self.launched = launched if launched is not None else time.monotonic()
+        self.status = ShellStatus()
+        self.app: Any = None
+        self.app_ready = threading.Event()
+        self._commands: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any] | None] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="companion-commands", daemon=True)
+        self._quit = threading.Event()
+        self.tray: Any = None
+        self.hotkey: Any = None
+        self.pacer: Any = None
+        self.scheduler: Any = None
+        self.server: InstanceServer | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self.events: list[Event] = []  # every bus event seen, with arrival times in `event_arrivals`
+        self.event_arrivals: list[float] = []
+
+    # --- the worker: one place where app commands run ------------------------------------------------------
+    def _mark(self, what: str) -> None:
+        self.status.timings[what] = round(time.monotonic() - self.launched, 4)
+
+    def _work(self) -> None:
+        try:
+            self.app = self._app_factory()
+        except Exception as exc:
+            log.exception("the companion could not start")
+            self._notice(f"The companion could not start: {exc}")
+            self.quit()
+            return
+        self._attach_app()
+        self._mark("app_ready")
+        self.app_ready.set()
+        while True:
+            item = self._commands.get()
+            if item is None:
+                return
+            fn, reply = item
+            try:
+                result = fn()
+            except Exception as exc:
+                log.exception("command failed")
+                result = {"ok": False, "error": str(exc)}
+            if reply is not None:
+                reply.put(result)
+
+    def submit(self, fn: Callable[[], Any], *, wait: float | None = None) -> Any:
+        """Runs `fn` on the worker once the app is ready; with `wait`, returns its result (None: timeout)."""
+        reply: queue.Queue[Any] | None = queue.Queue() if wait is not None else None
+        self._commands.put((fn, reply))
+        if reply is None:
+            return None
+        try:
+            return reply.get(timeout=wait)
+        except queue.Empty:
+            return None
+
+    def _attach_app(self) -> None:
+        bus = self.app.bus
+        self._unsubscribe.append(bus.subscribe(self._on_event))
+        if self.pacer is not None:
+            self._unsubscribe.append(bus.subscribe(self.pacer.submit))
+        if self.options.scheduler:
+            self._start_scheduler()
+        self._refresh_look()
+
+    def _on_event(self, event: Event) -> None:
+        self.events.append(event)
+        self.event_arrivals.append(time.monotonic())
+        if event.kind == "state":
+            self._refresh_look()
+
+    # --- user actions --------------------------------------------------------------------------------------
+    def action(self, name: str) -> None:
+        """A menu entry or button by name (see tray.menu_actions); runs on the worker."""
+        log.info("action %s", name)
+        if name == "quit":
+            self.quit()
+            return
+        if name == "settings":
+            self.submit(self._open_settings)
+            return
+        self.submit(lambda: self._act(name))
+
+    def _act(self, name: str) -> Any:
+        app = self.app
+        kind, _, arg = name.partition(":")
+        if kind == "breathe":
+            return app.start_exercise(arg or app.config.breathing.default_pattern,
+                                      minutes=app.config.breathing.default_minutes)
+        if kind == "snooze":
+            minutes = 0 if arg == "resume" else None if arg == "tomorrow" else int(arg)
+            app.snooze_checkins(minutes)
+            self._refresh_look()
+            return None
+        if kind in EXERCISE_COMMANDS:
+            return app.start_exercise(kind)
+        if kind == "talk":
+            return app.talk()
+        if kind == "check_in":
+            return app.check_in(source="tray")
+        if kind == "stop":
+            return app.stop()
+        if kind == "pause":
+            return app.pause()
+        if kind == "resume":
+            return app.resume()
+        if kind == "toggle_breathing":
+            return app.toggle_breathing()
+        if kind == "history":
+            return self._show_history()
+        raise ValueError(f"unknown action {name!r}")
+
+    def _show_history(self) -> Any:
+        """The history picture (companion.desktop.history_plot) opened in the image viewer; spoken summary
+        where the picture cannot be drawn."""
+        store = getattr(self.app, "store", None)
+        try:
+            from companion.core.paths import data_dir
+            from companion.desktop.history_plot import write_history_plot
+
+            if store is None:
+                raise RuntimeError("no history store")
+            path = write_history_plot(store, data_dir() / "history.png")
+        except Exception as exc:
+            log.info("history picture unavailable (%s); asking for the spoken summary", exc)
+            return self.app.handle_text(texts()["tray"]["history_request"], source="tray")
+        self._notice(message("history_written", path=str(path)))
+        _open_file(path)
+        return path
+
+    def _open_settings(self) -> None:
+        from companion.core.config import ensure_config_file
+
+        path = ensure_config_file()
+        self._notice(message("settings_opened", path=str(path)))
+        _open_file(path)
+
+    def hotkey_pressed(self) -> None:
+        """On pynput's thread, already debounced: hand the toggle to the worker and return at once."""
+        self._mark("hotkey")
+        self.submit(lambda: self.app.toggle_breathing())
+
+    def handle_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        """The instance server's handler: commands from a second `companion …`."""
+        cmd = str(command.get("cmd", ""))
+        if cmd == "show":
+            if self.pacer is not None:
+                self.pacer.call_soon(self.pacer.show)
+            return {"ok": True, "status": self.describe()}
+        if cmd == "quit":
+            self.quit()
+            return {"ok": True}
+        if cmd == "snooze":
+            minutes = command.get("minutes")
+            self.submit(lambda: self._act(f"snooze:{'tomorrow' if minutes is None else int(minutes)}"))
+            return {"ok": True}
+        if cmd in EXERCISE_COMMANDS:
+            command = {**command, "cmd": "start", "exercise": cmd}
+        if not self.app_ready.wait(15):
+            return {"ok": False, "error": "the companion is still starting; try again in a moment"}
+        handler = getattr(self.app, "handle_command", None)
+        if handler is None:
+            return {"ok": False, "error": "this companion cannot take commands"}
+        reply = self.submit(lambda: handler(command), wait=10.0)
+        return reply if isinstance(reply, dict) else {"ok": False, "error": "the companion did not answer"}
+
+    def describe(self) -> dict[str, Any]:
+        s = self.status
+        return {"tray": s.tray, "hotkey": s.hotkey, "pacer": s.pacer, "scheduler": s.scheduler,
+                "state": getattr(self.app, "state", "starting"), "pid": os.getpid(), "timings": s.timings}
+
+    # --- parts ---------------------------------------------------------------------------------------------
+    def _checkins_off(self) -> bool:
+        sched = self.scheduler
+        if sched is not None:
+            return sched.paused_until is not None or not sched.settings.enabled
+        app = self.app
+        config = getattr(app, "config", None)
+        return bool(config is not None and not getattr(getattr(config, "checkins", None), "enabled", True))
+
+    def _refresh_look(self) -> None:
+        if self.tray is None:
+            return
+        state = getattr(self.app, "state", "idle") if self.app is not None else "idle"
+        self.tray.set_look(icon_state(state, checkins_off=self._checkins_off()))
+
+    def _start_scheduler(self) -> None:
+        try:
+            from companion.desktop.schedule import CheckinScheduler, CheckinSettings
+
+            settings = CheckinSettings.from_config(self.app.config)
+            presence = None
+            try:
+                from companion.desktop.presence import Presence
+
+                presence = Presence()
+            except ImportError:
+                log.info("presence checks unavailable; check-ins are not skipped for fullscreen or idle")
+            sched = CheckinScheduler(settings, presence=presence, on_due=lambda: self.submit(
+                lambda: self.app.check_in(source="schedule")))
+
+            def snooze(minutes: int | None) -> None:
+                if minutes == 0:
+                    sched.resume()
+                else:
+                    sched.snooze(minutes)
+
+            self.app.snooze_handler = snooze
+            sched.start()
+            self.scheduler = sched
+            self.status.scheduler = "on"
+        except Exception as exc:
+            log.warning("check-ins are off: %s", exc)
+            self.status.scheduler = "unavailable"
+            self.status.notes.append(f"check-ins are off: {exc}")
+
+    def _start_tray(self) -> None:
+        from companion.desktop.tray import Tray, choose_backend, tray_host_present
+
+        if not tray_host_present():
+            self.status.tray = "unavailable"
+            self._say_once(message("no_tray_host"))
+            return
+        backend = choose_backend()
+        tray = Tray(self.action, backend=backend,
+                    session_running=lambda: bool(self.app is not None and self.app.session_running))
+        try:
+            tray.start()
+        except Exception as exc:  # whatever the backend raises, the hotkey and window keep working
+            self.status.tray = "unavailable"
+            self._say_once(message("tray_failed", reason=str(exc)))
+            return
+        self.tray = tray
+        self._mark("tray_visible")
+        self.status.tray = "menu" if tray.has_menu else "icon-only"
+        if backend.note:
+            self._say_once(backend.note)
+        self._refresh_look()
+
+    def _start_hotkey(self) -> None:
+        status = hotkey_mod.check_available()
+        if not status.available:
+            self.status.hotkey = "unavailable"
+            self._say_once(status.message)
+            return
+        combo, enabled = hotkey_mod.DEFAULT_COMBO, True
+        config = getattr(self.app, "config", None) if self.app is not None else None
+        if config is None:
+            config = self._load_config()
+        if config is not None:
+            combo = getattr(config.hotkey, "combo", combo) or combo
+            enabled = getattr(config.hotkey, "enabled", True)
+        if not enabled:
+            self.status.hotkey = "off"
+            return
+        try:
+            hk = hotkey_mod.GlobalHotkey(combo, self.hotkey_pressed, debounce=self.options.hotkey_debounce)
+            hk.start()
+        except Exception as exc:  # a bad combo or a backend that fails at start
+            self.status.hotkey = "unavailable"
+            self._say_once(hotkey_mod.fallback_message(str(exc)))
+            return
+        self.hotkey = hk
+        self.status.hotkey = "on"
+
+    @staticmethod
+    def _load_config() -> Any:
+        try:
+            from companion.core.config import load_config
+
+            return load_config()[0]
+        except Exception:
+            return None
+
+    def _start_pacer(self) -> None:
+        from companion.desktop.pacer import PacerWindow
+
+        try:
+            self.pacer = PacerWindow({"pause": lambda: self.action("pause"),
+                                      "resume": lambda: self.action("resume"),
+                                      "stop": lambda: self.action("stop")}, log_path=self.options.pacer_log)
+        except Exception as exc:  # no Tk, no display
+            self.status.pacer = "unavailable"
+            self._say_once(message("no_pacer", reason=str(exc)))
+            return
+        self.status.pacer = "on"
+
+    def _say_once(self, text: str) -> None:
+        if text not in self.status.notes:
+            self.status.notes.append(text)
+            self._notice(text)
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Starts every part that can work here (call on the main thread); the app loads in the background."""
+        if self.options.instance:
+            self.server = InstanceServer(self.handle_command)
+            self.server.start()  # raises AlreadyRunning: the caller forwards instead
+        if self.options.pacer:
+            self._start_pacer()  # Tk first, on the main thread
+        self._worker.start()
+        if self.options.tray:
+            self._start_tray()
+        if self.options.hotkey:
+            self._start_hotkey()
+        self._mark("started")
+
+    def run(self) -> int:
+        """Blocks on the main thread until quit (tray Quit, SIGTERM, Ctrl+C, `{"cmd": "quit"}`)."""
+        previous = signal.signal(signal.SIGTERM, lambda *_: self.quit())
+        try:
+            if self.pacer is not None:
+                self._watch_quit()
+                self.pacer.root.mainloop()
+            else:
+                while not self._quit.wait(0.5):
+                    pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.close()
+        return 0
+
+    def _watch_quit(self) -> None:
+        if self._quit.is_set():
+            self.pacer.root.quit()
+            return
+        self.pacer.root.after(200, self._watch_quit)
+
+    def quit(self) -> None:
+        self._quit.set()
+
+    def close(self) -> None:
+        self._quit.set()
+        if self.server is not None:
+            self.server.close()
+        if self.hotkey is not None:
+            self.hotkey.stop()
+        if self.tray is not None:
+            self.tray.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._commands.put(None)
+        if self._worker.is_alive():
+            self._worker.join(5)
+        if self.app is not None:
+            try:
+                self.app.close()
+            except Exception:
+                log.exception("closing the companion failed")
+        if self.pacer is not None:
+            self.pacer.close()
+            try:
+                self.pacer.root.destroy()
+            except Exception:
+                log.debug("Tk destroy failed", exc_info=True)
+
+
+def _open_file(path: Path) -> None:
+    """Opens a file in the person's default application (xdg-open), detached; silently nothing without one."""
+    opener = shutil.which("xdg-open")
+    if opener:
+        subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)

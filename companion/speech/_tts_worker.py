@@ -1,0 +1,144 @@
+"""The process that owns pyttsx3: renders lines to WAV files on request, one JSON line in, one JSON line out.
+
+It never plays audio and never shares its pyttsx3 engine with anyone: its global state dies with the process.
+
+Protocol (stdin → stdout, one JSON object per line):
+  on start            → {"ok": true, "ready": true, "default_voice": ID, "voices": [{id, name, languages}]}
+                        or {"ok": false, "error": MESSAGE} when pyttsx3 / espeak-ng cannot start
+  {"op": "render", "text", "path", "voice", "rate", "volume"}
+                      → {"ok": true, "path": PATH, "frames": N, "rate_hz": R}
+                        or {"ok": false, "error": MESSAGE}
+  end of input        → the process exits.
+
+pyttsx3 2.99 quirks handled here: runAndWait() may return before the file is written (we wait on the
+`finished-utterance` callback and then for a complete WAV); voice, rate and volume are set before every line
+(a rate can be lost under load); save_to_file is the only command ever queued, one per runAndWait, so neither
+"only the last command runs" nor "later say() goes to the file" can bite; the driver prints to stdout, so the
+protocol uses a private copy of stdout and fd 1 is pointed at stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import wave
+from typing import Any, TextIO
+
+FINISH_TIMEOUT = 20.0  # seconds; espeak renders a sentence in ~10 ms, this only catches a wedged engine
+
+
+class _Engine:
+    """One pyttsx3 engine and the event that says the last queued line really finished."""
+
+    def __init__(self) -> None:
+        import pyttsx3
+
+        self._engine = pyttsx3.init()
+        self._finished = threading.Event()
+        self._engine.connect("finished-utterance", lambda name, completed: self._finished.set())
+        self.default_voice: str = self._engine.getProperty("voice") or ""
+
+    def voices(self) -> list[dict[str, Any]]:
+        return [{"id": v.id, "name": v.name, "languages": [str(x) for x in (v.languages or [])]}
+                for v in self._engine.getProperty("voices")]
+
+    def _applied(self, voice: str, rate: int) -> bool:
+        return (self._engine.getProperty("rate") == rate
+                and (self._engine.getProperty("voice") or "").lower() == voice.lower())
+
+    def render(self, text: str, path: str, voice: str, rate: int, volume: float) -> tuple[int, int]:
+        """Property changes are queued and applied by runAndWait(), so they are checked after it: a line
+        rendered with a lost rate or voice is rendered again."""
+        voice = voice or self.default_voice
+        tmp = path + ".part"
+        for _ in range(3):
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            self._engine.setProperty("voice", voice)
+            self._engine.setProperty("rate", rate)
+            self._engine.setProperty("volume", volume)
+            self._finished.clear()
+            self._engine.save_to_file(text, tmp)
+            self._engine.runAndWait()
+            if not self._finished.wait(FINISH_TIMEOUT):
+                raise RuntimeError("the speech engine never reported the end of the line")
+            frames, hz = _complete_wav(tmp)
+            if self._applied(voice, rate):
+                os.replace(tmp, path)
+                return frames, hz
+        got = (self._engine.getProperty("voice"), self._engine.getProperty("rate"))
+        raise RuntimeError(f"the speech engine did not accept voice {voice!r} at rate {rate} (it has {got})")
+
+
+def _complete_wav(path: str, timeout: float = 5.0) -> tuple[int, int]:
+    """Waits until `path` is a readable WAV whose header matches its size (the driver writes it late)."""
+    deadline = time.monotonic() + timeout
+    last_error = "no file"
+    while time.monotonic() < deadline:
+        try:
+            with wave.open(path) as w:
+                frames, hz, width, ch = w.getnframes(), w.getframerate(), w.getsampwidth(), w.getnchannels()
+            if os.path.getsize(path) >= 44 + frames * width * ch:
+                return frames, hz
+            last_error = "file still being written"
+        except (OSError, EOFError, wave.Error) as e:
+            last_error = str(e)
+        time.sleep(0.005)
+    raise RuntimeError(f"the speech engine did not write a complete WAV file ({last_error})")
+
+
+def _write_silence(path: str, hz: int = 22050) -> tuple[int, int]:
+    """A blank line still gets a (tiny) valid file, so every request has the same shape of answer."""
+    frames = hz // 50
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(hz)
+        w.writeframes(b"\0\0" * frames)
+    return frames, hz
+
+
+def _send(out: TextIO, msg: dict[str, Any]) -> None:
+    out.write(json.dumps(msg) + "\n")
+    out.flush()
+
+
+def main() -> int:
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # the espeak driver prints "Audio saved to ..." on stdout
+    sys.stdout = sys.stderr
+    try:
+        engine = _Engine()
+    except ImportError as e:
+        _send(out, {"ok": False,
+                    "error": f"pyttsx3 is not installed ({e}): .venv/bin/pip install pyttsx3==2.99"})
+        return 1
+    except Exception as e:  # the driver raises OSError/RuntimeError when libespeak-ng is missing or broken
+        _send(out, {"ok": False,
+                    "error": f"espeak-ng could not start ({e}); install it: sudo apt install espeak-ng"})
+        return 1
+    _send(out, {"ok": True, "ready": True, "default_voice": engine.default_voice, "voices": engine.voices()})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if req.get("op") != "render":
+                raise ValueError(f"unknown request {req.get('op')!r}")
+            text = str(req["text"]).strip()
+            if text:
+                frames, hz = engine.render(text, req["path"], req.get("voice") or "", int(req["rate"]),
+                                           float(req.get("volume", 1.0)))
+            else:
+                frames, hz = _write_silence(req["path"])
+            _send(out, {"ok": True, "path": req["path"], "frames": frames, "rate_hz": hz})
+        except Exception as e:
+            _send(out, {"ok": False, "error": str(e) or type(e).__name__})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

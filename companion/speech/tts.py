@@ -1,0 +1,459 @@
+"""The companion's voice: pyttsx3 (espeak-ng) rendered in its own process, played by a child we can kill.
+
+It never blocks its caller (lines are queued) and never lets pyttsx3's global state into this process.
+
+How it works: a long-lived worker process (`_tts_worker.py`) owns the pyttsx3 engine and renders each line
+to a WAV file; a player thread plays the files one after another with `aplay` (playback.py), while a render
+thread prepares the next line. `stop()` kills the player process; the sound server drops what it still holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from companion.core.ports import Speaker
+from companion.speech.playback import Playback, check_output_device, player_command
+
+log = logging.getLogger(__name__)
+
+RATE_MIN, RATE_MAX = 80, 400
+WORKER_START_TIMEOUT = 20.0
+RENDER_LOOKAHEAD = 2  # rendered lines waiting to play while one plays
+_WORKER = Path(__file__).with_name("_tts_worker.py")
+_VOICES_HINT = ("`companion doctor` lists the voice ids you can use; "
+                "leave the voice empty for the default voice")
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice the engine offers: `id` is what config and `--voice` take."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...]
+
+
+class SpeechUnavailable(RuntimeError):
+    """Speech output cannot work here; the message says why and how to fix it (captions still work)."""
+
+
+def _unavailable(reason: str) -> SpeechUnavailable:
+    return SpeechUnavailable(f"Speech output is unavailable ({reason}). Captions only.")
+
+
+def check_rate(rate: int) -> int:
+    """A speaking rate in words per minute, or a ValueError that says what is allowed."""
+    if isinstance(rate, bool) or not isinstance(rate, int) or not RATE_MIN <= rate <= RATE_MAX:
+        raise ValueError(f"Speech rate must be a whole number of words per minute from {RATE_MIN} to "
+                         f"{RATE_MAX} (got {rate!r}); 165 is a calm default.")
+    return rate
+
+
+def _check_volume(volume: float) -> float:
+    if isinstance(volume, bool) or not isinstance(volume, int | float) or not 0.0 <= volume <= 1.0:
+        raise ValueError(f"Speech volume must be between 0.0 and 1.0 (got {volume!r}).")
+    return float(volume)
+
+
+def _resolve_voice(voice: str | None, voices: list[Voice], default: str) -> str:
+    """The engine id for a voice given by id, name or language code; ValueError naming how to list them."""
+    if voice is None or not voice.strip():
+        return default
+    key = voice.strip().lower()
+    for match in (lambda v: v.id.lower() == key, lambda v: v.name.lower() == key,
+                  lambda v: v.id.lower().rsplit("/", 1)[-1] == key,
+                  lambda v: key in (lang.lower() for lang in v.languages)):
+        for v in voices:
+            if match(v):
+                return v.id
+    examples = ", ".join(v.id for v in voices if "/en" in v.id)[:120] or ", ".join(v.id for v in voices[:5])
+    raise ValueError(f"Unknown voice {voice!r}. {_VOICES_HINT} (for example: {examples}).")
+
+
+class _Worker:
+    """Client for one `_tts_worker.py` process: start it, ask it to render, restart or close it."""
+
+    def __init__(self) -> None:
+        try:
+            self._proc = subprocess.Popen([sys.executable, str(_WORKER)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                          encoding="utf-8", bufsize=1)
+        except OSError as e:
+            raise _unavailable(f"the speech process could not start: {e}") from e
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, name="tts-worker-reader", daemon=True).start()
+        hello = self._reply(WORKER_START_TIMEOUT)
+        if hello is None or not hello.get("ok"):
+            self.close()
+            reason = (hello or {}).get("error") or "the speech process did not start in time"
+            raise _unavailable(reason)
+        self.default_voice: str = hello.get("default_voice") or ""
+        self.voices = [Voice(v["id"], v["name"], tuple(v.get("languages") or ())) for v in hello["voices"]]
+        self._lock = threading.Lock()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _reply(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return None if line is None else json.loads(line)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def render(self, text: str, path: Path, *, voice: str, rate: int, volume: float) -> Path:
+        """Writes `text` as a WAV file at `path`; RuntimeError when the worker fails (it is then closed)."""
+        timeout = 20.0 + len(text) / 50
+        with self._lock:
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.write(json.dumps({"op": "render", "text": text, "path": str(path),
+                                                   "voice": voice, "rate": rate, "volume": volume}) + "\n")
+                self._proc.stdin.flush()
+            except (OSError, ValueError) as e:
+                self.close()
+                raise RuntimeError(f"the speech process stopped ({e})") from e
+            reply = self._reply(timeout)
+        if reply is None:
+            self.close()
+            raise RuntimeError("the speech process stopped or stopped answering")
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error") or "the speech engine failed")
+        return path
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self._proc.stdin:
+                self._proc.stdin.close()
+        try:
+            self._proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(2.0)
+
+
+class SpokenLine:
+    """The `Utterance` handle for one queued line: when its audio started and ended, whether it finished."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.first_audio_at: float | None = None  # time.monotonic() when its audio started playing
+        self.ended_at: float | None = None  # time.monotonic() when it ended, was cut off or failed
+        self.completed = False  # True only when it played to its end
+        self.error: str | None = None
+        self._event = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def _finish(self, completed: bool, error: str | None = None) -> None:
+        if self._event.is_set():
+            return
+        self.ended_at = time.monotonic()
+        self.completed = completed
+        self.error = error
+        self._event.set()
+
+    def __repr__(self) -> str:
+        state = "playing" if self.first_audio_at and not self.done else ("done" if self.done else "queued")
+        return f"SpokenLine({self.text!r}, {state})"
+
+
+class SilentSpeaker:
+    """Captions only: every line is finished the moment it is said (`--silent`, and the fallback)."""
+
+    def say(self, text: str) -> SpokenLine:
+        line = SpokenLine(text)
+        line._finish(True)
+        return line
+
+    def stop(self) -> None:
+        pass
+
+    @property
+    def speaking(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class Pyttsx3Speaker:
+    """Speaks queued lines with pyttsx3 + espeak-ng; `stop()` cuts the current line off at once.
+
+    Raises SpeechUnavailable (with the fix in its message) when synthesis or the audio output cannot work,
+    ValueError for an unknown voice or a rate outside 80–400.
+    """
+
+    def __init__(self, *, voice: str | None = None, rate: int = 165, volume: float = 1.0,
+                 on_problem: Callable[[str], None] | None = None) -> None:
+        self._rate = check_rate(rate)
+        self._volume = _check_volume(volume)
+        self._on_problem = on_problem
+        self._problem_reported = False
+        command = player_command()
+        if command is None:
+            raise _unavailable("no audio player is installed: sudo apt install alsa-utils")
+        problem = check_output_device(command)
+        if problem:
+            raise _unavailable(f"{problem}; start a sound server such as PulseAudio or PipeWire, "
+                               "or connect a sound card")
+        self._command = command
+        self._worker = _Worker()
+        try:
+            self._voice = _resolve_voice(voice, self._worker.voices, self._worker.default_voice)
+        except ValueError:
+            self._worker.close()
+            raise
+        self.voices = self._worker.voices
+        self._dir = Path(tempfile.mkdtemp(prefix="companion-speech-"))
+        self._names = itertools.count()
+        self._cond = threading.Condition()
+        self._to_render: deque[SpokenLine] = deque()
+        self._to_play: deque[tuple[SpokenLine, Path]] = deque()
+        self._rendering: SpokenLine | None = None
+        self._playing: tuple[SpokenLine, Playback] | None = None
+        self._closed = False
+        self._threads = [threading.Thread(target=self._render_loop, name="tts-render", daemon=True),
+                         threading.Thread(target=self._play_loop, name="tts-play", daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    @property
+    def voice(self) -> str:
+        return self._voice
+
+    @property
+    def rate(self) -> int:
+        return self._rate
+
+    # -- the Speaker port --------------------------------------------------------------------------------
+    def say(self, text: str) -> SpokenLine:
+        line = SpokenLine(text)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("this speaker is closed")
+            self._to_render.append(line)
+            self._cond.notify_all()
+        return line
+
+    def stop(self) -> None:
+        with self._cond:
+            for line in self._to_render:
+                line._finish(False)
+            self._to_render.clear()
+            for line, path in self._to_play:
+                line._finish(False)
+                path.unlink(missing_ok=True)
+            self._to_play.clear()
+            if self._rendering:
+                self._rendering._finish(False)
+                self._rendering = None
+            if self._playing:
+                line, play = self._playing
+                play.kill()
+                line._finish(False)
+                self._playing = None
+            self._cond.notify_all()
+
+    @property
+    def speaking(self) -> bool:
+        with self._cond:
+            return bool(self._to_render or self._to_play or self._rendering or self._playing)
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+        self.stop()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(5.0)
+        self._worker.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Pyttsx3Speaker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the two background threads ------------------------------------------------------------------------
+    def _problem(self, message: str) -> None:
+        log.warning("%s", message)
+        if self._on_problem and not self._problem_reported:
+            self._problem_reported = True
+            try:
+                self._on_problem(message)
+            except Exception:
+                log.exception("on_problem handler failed")
+
+    def _render(self, line: SpokenLine, path: Path) -> None:
+        """Renders with the worker; a dead or wedged worker is replaced once before the line is given up."""
+        for attempt in (1, 2):
+            if not self._worker.alive:
+                self._worker = _Worker()
+            try:
+                self._worker.render(line.text, path, voice=self._voice, rate=self._rate, volume=self._volume)
+                return
+            except RuntimeError:
+                if attempt == 2 or self._worker.alive:
+                    raise
+
+    def _render_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not (self._to_render and len(self._to_play) < RENDER_LOOKAHEAD):
+                    self._cond.wait()
+                if self._closed:
+                    return
+                line = self._rendering = self._to_render.popleft()
+            path = self._dir / f"{next(self._names)}.wav"
+            error = None
+            try:
+                self._render(line, path)
+            except (RuntimeError, SpeechUnavailable) as e:
+                error = str(e)
+            with self._cond:
+                if self._rendering is line:
+                    self._rendering = None
+                if error is None and not line.done:
+                    self._to_play.append((line, path))
+                    path = None
+                self._cond.notify_all()
+            if error is not None:
+                line._finish(False, error)
+                self._problem(f"A line could not be spoken ({error}); it is still shown as a caption.")
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    def _play_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._to_play:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                line, path = self._to_play.popleft()
+                play = Playback(path, self._command)
+                line.first_audio_at = play.started_at
+                self._playing = (line, play)
+                self._cond.notify_all()
+            code = play.wait()
+            with self._cond:
+                if self._playing and self._playing[1] is play:
+                    self._playing = None
+                self._cond.notify_all()
+            if play.killed:
+                line._finish(False)
+            elif code == 0:
+                line._finish(True)
+            else:
+                detail = play.error_text() or f"the player exited with code {code}"
+                line._finish(False, detail)
+                self._problem(f"Speech could not be played ({detail}); captions still work.")
+            path.unlink(missing_ok=True)
+
+
+def make_speaker(*, voice: str | None = None, rate: int = 165, volume: float = 1.0, silent: bool = False,
+                 on_problem: Callable[[str], None] | None = None) -> Speaker:
+    """The real speaker when speech works here, else SilentSpeaker after telling `on_problem` why, once.
+
+    An unknown voice or a bad rate is the person's setting to fix, so it raises ValueError even when silent
+    would do (a rate is checked always; a voice only when the engine is available to check it against).
+    """
+    check_rate(rate)
+    _check_volume(volume)
+    if silent:
+        return SilentSpeaker()
+    try:
+        return Pyttsx3Speaker(voice=voice, rate=rate, volume=volume, on_problem=on_problem)
+    except SpeechUnavailable as e:
+        if on_problem:
+            on_problem(str(e))
+        return SilentSpeaker()
+
+
+def render_to_wav(text: str, path: Path, *, voice: str | None = None, rate: int = 165) -> Path:
+    """Writes `text` as speech to a WAV file (22050 Hz mono 16-bit from espeak-ng); needs no audio device.
+
+    Raises ValueError for a bad voice or rate, SpeechUnavailable when the engine cannot run.
+    """
+    check_rate(rate)
+    path = Path(path).expanduser().resolve()
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name such as {path / 'speech.wav'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    worker = _Worker()
+    try:
+        voice_id = _resolve_voice(voice, worker.voices, worker.default_voice)
+        try:
+            worker.render(text, path, voice=voice_id, rate=rate, volume=1.0)
+        except RuntimeError as e:
+            raise SpeechUnavailable(f"Could not render speech to {path}: {e}") from e
+    finally:
+        worker.close()
+    return path
+
+
+def list_voices() -> list[Voice]:
+    """Every voice the engine offers (espeak-ng has about 130); SpeechUnavailable when it cannot start."""
+    worker = _Worker()
+    worker.close()
+    return list(worker.voices)
+
+
+def probe() -> tuple[bool, str]:
+    """For `companion doctor`: whether speech out works here and, if not, the fix."""
+    try:
+        worker = _Worker()
+    except SpeechUnavailable as e:
+        return False, str(e)
+    try:
+        with tempfile.TemporaryDirectory(prefix="companion-probe-") as d:
+            try:
+                worker.render("Hello.", Path(d) / "probe.wav", voice=worker.default_voice, rate=165,
+                              volume=1.0)
+            except RuntimeError as e:
+                return False, str(_unavailable(f"espeak-ng could not render a test line: {e}"))
+    finally:
+        worker.close()
+    command = player_command()
+    problem = (check_output_device(command) if command
+               else "no audio player is installed: sudo apt install alsa-utils")
+    if problem:
+        return False, (f"Speech synthesis works ({len(worker.voices)} voices) but nothing can play it: "
+                       f"{problem}. "
+                       "Start a sound server (PulseAudio or PipeWire) or connect a sound card; "
+                       "`companion say TEXT --to-file OUT.wav` still works; sessions fall back to captions.")
+    assert command is not None
+    return True, (f"Speech out works: espeak-ng via pyttsx3, {len(worker.voices)} voices "
+                  f"(default {worker.default_voice}), played with {command[0]}.")

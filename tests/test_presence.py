@@ -1,0 +1,146 @@
+"""Presence on a real X server (private Xvfb) and a private D-Bus session; unknown stays unknown elsewhere."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import need
+
+from companion.desktop.presence import Presence
+from companion.desktop.schedule import CheckinSettings, PresenceSnapshot, skip_reason
+
+BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path={sock}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+<allow own="*"/></policy></busconfig>
+"""
+
+
+@pytest.fixture
+def private_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    need("dbus-daemon")
+    conf = tmp_path / "bus.conf"
+    conf.write_text(BUS_CONF.format(sock=tmp_path / "bus"))
+    proc = subprocess.Popen(["dbus-daemon", "--config-file", str(conf), "--nofork", "--print-address=1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    address = proc.stdout.readline().decode().strip()
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+    yield address
+    proc.terminate()
+    proc.wait(5)
+
+
+class FakeScreenSaver:
+    """Owns org.freedesktop.ScreenSaver and answers GetActive with `self.active`."""
+
+    def __init__(self, active: bool) -> None:
+        from jeepney import message_bus
+        from jeepney.io.blocking import Proxy, open_dbus_connection
+
+        self.active = active
+        self.conn = open_dbus_connection(bus="SESSION")
+        assert Proxy(message_bus, self.conn).RequestName("org.freedesktop.ScreenSaver", 4) == (1,)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        from jeepney import MessageType, new_error, new_method_return
+        from jeepney.low_level import HeaderFields
+
+        while not self._stop.is_set():
+            try:
+                msg = self.conn.receive(timeout=0.1)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if msg.header.message_type != MessageType.method_call:
+                continue
+            if msg.header.fields[HeaderFields.member] == "GetActive":
+                self.conn.send(new_method_return(msg, "b", (self.active,)))
+            else:
+                self.conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.conn.close()
+
+
+@pytest.mark.real
+@pytest.mark.timeout(30)
+def test_locked_comes_from_the_screensaver_service(private_bus):
+    presence = Presence()
+    assert presence.locked() is None  # nobody answers: unknown
+    saver = FakeScreenSaver(active=True)
+    try:
+        assert presence.locked() is True
+        saver.active = False
+        assert presence.locked() is False
+    finally:
+        saver.close()
+
+
+@pytest.mark.real
+@pytest.mark.timeout(30)
+def test_fullscreen_and_idle_on_a_real_x_server(xdisplay):
+    need("xdotool")
+    from Xlib import X, Xatom, display
+
+    d = display.Display(xdisplay)
+    root = d.screen().root
+    net_active = d.intern_atom("_NET_ACTIVE_WINDOW")
+    net_state = d.intern_atom("_NET_WM_STATE")
+    fs = d.intern_atom("_NET_WM_STATE_FULLSCREEN")
+    presence = Presence(display=xdisplay)
+    window = root.create_window(0, 0, 100, 100, 0, X.CopyFromParent)
+    try:
+        root.delete_property(net_active)
+        d.sync()
+        assert presence.snapshot().fullscreen is None  # no window manager says which window is active
+
+        window.change_property(net_state, Xatom.ATOM, 32, [fs])
+        root.change_property(net_active, Xatom.WINDOW, 32, [window.id])
+        d.sync()
+        assert presence.snapshot().fullscreen is True
+
+        window.change_property(net_state, Xatom.ATOM, 32, [])
+        d.sync()
+        assert presence.snapshot().fullscreen is False
+    finally:
+        root.delete_property(net_active)
+        window.destroy()
+        d.sync()
+        d.close()
+
+    before = presence.snapshot().idle_seconds
+    assert before is not None and before >= 0
+    deadline = time.monotonic() + 10
+    while before < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        before = presence.snapshot().idle_seconds
+    subprocess.run(["xdotool", "key", "shift"], env={"DISPLAY": xdisplay}, check=True, timeout=10)
+    after = presence.snapshot().idle_seconds
+    assert after is not None and after < before
+
+
+def test_no_display_and_no_bus_means_unknown_and_no_skip(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setattr("companion.desktop.presence.shutil.which", lambda _name: None)
+    snap = Presence().snapshot()
+    assert snap == PresenceSnapshot(fullscreen=None, locked=None, idle_seconds=None)
+    assert skip_reason(CheckinSettings(), snap) is None
+
+
+def test_a_display_that_is_not_there_is_unknown_not_an_error(monkeypatch):
+    monkeypatch.setattr("companion.desktop.presence.shutil.which", lambda _name: None)
+    snap = Presence(display=":9999").snapshot()
+    assert snap.fullscreen is None and snap.idle_seconds is None

