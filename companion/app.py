@@ -41,7 +41,7 @@ class _Expectation:
     kind: str  # "offer" | "checkin" | "followup"
     offers: tuple[str, ...] = ()
     step_id: int | None = None
-    source: str = "manual"
+    source: str = "click"  # what started the check-in: scheduled | click | typed | voice
 
     def expecting(self) -> frozenset[str]:
         if self.kind == "checkin":
@@ -309,7 +309,7 @@ class Companion:
         if expect.kind == "checkin":
             self._expect = None
             if intent == "feeling":
-                self._record_feeling(result, source=expect.source)
+                self._record_feeling(result, source="scheduled" if expect.source == "scheduled" else source)
                 self._speak_reply(result)
                 return True
             if intent in ("no", "snooze"):
@@ -364,7 +364,7 @@ class Companion:
             self.say(str(exc).strip("'\""))
 
     # ----- check-ins --------------------------------------------------------------------------------------
-    def check_in(self, *, source: str = "manual") -> None:
+    def check_in(self, *, source: str = "click") -> None:
         """A gentle question; the answer arrives later through handle_text (or never, without consequence)."""
         if self.session_running:
             return  # never interrupt an exercise
@@ -454,7 +454,7 @@ class Companion:
             elif cmd in ("stop", "pause", "resume", "repeat", "slower", "faster", "talk", "toggle_breathing"):
                 getattr(self, cmd)()
             elif cmd == "check_in":
-                self.check_in(source="command")
+                self.check_in(source="typed")
             elif cmd == "text":
                 result = self.handle_text(str(command.get("text", "")), source="typed")
                 return {"ok": True, "intent": result.to_json()}

@@ -342,7 +342,7 @@ def check_data() -> list[Check]:
         return [Check("Data", OK, f"{directory} (writable; no history yet)")]
     size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
     try:
-        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=2)
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
         try:
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             sessions = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]

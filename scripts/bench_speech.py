@@ -201,7 +201,8 @@ def bench_live(env: dict[str, str], runs: int) -> dict[str, float]:
             if not len(voiced) or line.first_audio_at is None:
                 failures += 1
                 print(f"run {run} failed: {len(voiced)} voiced frames, first_audio_at {line.first_audio_at}, "
-                      f"error {line.error}", file=sys.stderr)
+                      f"error {line.error}, completed {line.completed}, ended {line.ended_at}, "
+                      f"stopped {stopped}", file=sys.stderr)
                 continue
             onset = t0 + voiced[0] * FRAME / RATE - lead  # when the line's audio (incl. its lead-in) began
             last = t0 + (voiced[-1] + 1) * FRAME / RATE

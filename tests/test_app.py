@@ -4,12 +4,13 @@ router, replies and exercise library."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import pytest
 from fakes import FakeSpeaker
 
-from companion.app import Companion
+from companion.app import TOGGLE_DEBOUNCE_S, Companion
 from companion.core.clock import FakeClock
 from companion.core.config import Config
 from companion.core.events import Event
@@ -128,15 +129,21 @@ def test_not_now_snoozes_check_ins(app: Companion) -> None:
     assert app.store.checkins() == []
 
 
-def test_hotkey_burst_starts_one_session_and_a_later_press_stops_it(app: Companion, clock: FakeClock) -> None:
-    for _ in range(20):
+def test_hotkey_burst_starts_one_session_and_a_later_press_stops_it() -> None:
+    """On the real clock, so the session is still running when the hotkey is pressed again."""
+    app = Companion(config=Config(), store=Store.memory(), speaker=FakeSpeaker())
+    try:
+        for _ in range(20):
+            app.toggle_breathing()
+        assert len(app.store.sessions()) == 1 and app.session_running
+        time.sleep(TOGGLE_DEBOUNCE_S + 0.1)
         app.toggle_breathing()
-    assert len(app.store.sessions()) == 1
-    clock.advance(1.0)
-    app.toggle_breathing()
-    assert app.wait_session(10)
-    [session] = app.store.sessions()
-    assert session.exercise_id == app.config.breathing.default_pattern
+        assert app.wait_session(10)
+        [session] = app.store.sessions()
+        assert session.exercise_id == app.config.breathing.default_pattern
+        assert not session.completed
+    finally:
+        app.close()
 
 
 def test_journal_answer_inside_a_session_is_saved(app: Companion, clock: FakeClock) -> None:

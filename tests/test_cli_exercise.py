@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -35,7 +36,7 @@ def test_breathe_silent_writes_the_events_contract(tmp_path: Path) -> None:
         assert set(phase) >= {"t", "planned", "event", "name", "cycle"}
         assert phase["planned"] is not None and phase["t"] >= phase["planned"] - 0.001
     starts = [p["planned"] for p in phases]
-    assert [round(b - a, 3) for a, b in zip(starts, starts[1:], strict=False)] == [4.0, 4.0, 4.0]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(starts)] == [4.0, 4.0, 4.0]
     assert "companion:" in done.stdout  # captions are shown as text
 
     history = json.loads(run_cli("history", "--json").stdout)

@@ -425,6 +425,7 @@ def test_hotkey_starts_then_stops_and_a_burst_counts_once(xdisplay: str, tmp_pat
         assert wait_for(lambda: run.events("end")), run.output
         assert run.events("end")[0]["completed"] is False
         assert len(run.events("start")) == 1
+        assert wait_for(lambda: run.events("state")[-1]["state"] == "idle", timeout=20), run.events("state")
 
         time.sleep(1.0)
         xdotool("key", "--delay", "25", *(["ctrl+alt+b"] * 20))  # twenty quick presses

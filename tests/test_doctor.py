@@ -133,7 +133,6 @@ def test_a_hanging_or_broken_check_cannot_stop_the_report(monkeypatch: pytest.Mo
 
 
 @pytest.mark.real
-@pytest.mark.slow
 def test_doctor_sees_a_real_display_tray_and_sound_server(xdisplay: str, pulse: dict[str, str]) -> None:
     env = dict(pulse, DISPLAY=xdisplay)
     env.pop("WAYLAND_DISPLAY", None)

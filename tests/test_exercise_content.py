@@ -26,7 +26,7 @@ from companion.core.session import Session, SessionOptions, SessionResult
 EXPECTED_IDS = {"box", "4-7-8", "coherent", "sigh", "ground", "compassion", "reframe", "journal", "connect",
                 "professional_help"}
 PATTERN_SECONDS = {
-    "box": [("inhale", 4), ("hold", 4), ("exhale", 4), ("rest", 4)],
+    "box": [("inhale", 4), ("hold", 4), ("exhale", 4), ("hold", 4)],
     "4-7-8": [("inhale", 4), ("hold", 7), ("exhale", 8)],
     "coherent": [("inhale", 5.45), ("exhale", 5.45)],
 }

@@ -197,7 +197,8 @@ def test_dunst_shows_the_notification(private_bus, xdisplay, tmp_path):
                               {"talk": "Talk", "later": "Not now"})
         assert nid is not None and nid > 0
         assert wait_for(lambda: record.exists() and "A gentle check-in" in record.read_text())
-        assert record.read_text().splitlines()[0] == "companion|A gentle check-in|How are you feeling right now?"
+        first = record.read_text().splitlines()[0]
+        assert first == "companion|A gentle check-in|How are you feeling right now?"
         notifier.close()
     finally:
         dunst.terminate()

@@ -35,7 +35,8 @@ def test_no_idiom_is_flagged() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "I want to die.", "I WANT TO DIE", "i want to die!!!", "um i uh want to die", "I dont want to be here anymore",
+    "I want to die.", "I WANT TO DIE", "i want to die!!!", "um i uh want to die",
+    "I dont want to be here anymore",
     "i dont wanna be here any more", "kill my self", "i want to kill mice elf", "im thinking about sueicide",
     "i'm having suicidal thoughts", "everybody'd be better off without me",
 ])

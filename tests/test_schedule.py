@@ -78,7 +78,8 @@ def test_interval_mode_inside_working_hours():
     s = settings(times=(), interval_minutes=90, working_hours=(time(9), time(18)))
     sim = Sim(s, MON)
     sim.run_until(MON + timedelta(days=1))
-    assert [d.strftime("%H:%M") for d in sim.delivered] == ["09:00", "10:30", "12:00", "13:30", "15:00", "16:30"]
+    expected = ["09:00", "10:30", "12:00", "13:30", "15:00", "16:30"]
+    assert [d.strftime("%H:%M") for d in sim.delivered] == expected
 
 
 def test_snooze_thirty_minutes_hides_what_falls_inside_it():
@@ -197,7 +198,8 @@ def test_pure_planner_edges():
     state = ScheduleState(last_checked=MON.replace(hour=16))
     # Friday after the last check-in -> Monday morning
     fri = MON + timedelta(days=4, hours=16)
-    assert next_checkin(fri, s, ScheduleState(last_checked=fri)) == MON + timedelta(days=7, hours=10, minutes=30)
+    monday = MON + timedelta(days=7, hours=10, minutes=30)
+    assert next_checkin(fri, s, ScheduleState(last_checked=fri)) == monday
     assert next_checkin(MON.replace(hour=16), settings(enabled=False), state) is None
     assert next_checkin(MON.replace(hour=16), settings(weekdays=()), state) is None
     # all times inside quiet hours -> nothing is ever allowed
@@ -216,7 +218,7 @@ def test_settings_from_config_spellings_and_clear_errors():
 
     class Section:
         enabled = False
-        times = ["07:15"]
+        times = ("07:15",)
         interval_minutes = 0
         working_hours = (time(7), time(19))
         quiet_hours = (time(22), time(6))
@@ -257,7 +259,8 @@ def test_runner_thread_with_injected_clock_and_wait():
         return False
 
     stop = threading.Event()
-    sched = CheckinScheduler(settings(), on_due=lambda: delivered.append(now[0]), now=lambda: now[0], wait=wait)
+    sched = CheckinScheduler(settings(), on_due=lambda: delivered.append(now[0]), now=lambda: now[0],
+                             wait=wait)
     sched.start()
     assert done.wait(20)
     stop.set()
@@ -283,3 +286,18 @@ def test_runner_thread_under_time_machine_with_the_default_clock():
         assert done.wait(20)
         sched.stop()
     assert [d.strftime("%a %H:%M") for d in delivered] == ["Mon 10:30", "Mon 15:30", "Tue 10:30", "Tue 15:30"]
+
+
+def test_settings_from_the_real_config_file(isolated_dirs):
+    from companion.core import paths
+    from companion.core.config import load_config
+
+    paths.config_file().write_text('[checkins]\ntimes = ["09:15"]\nquiet_hours = "22:00-07:00"\n'
+                                   'weekdays = ["sat", "sun"]\nskip_when_idle_minutes = 0\n')
+    config, problems = load_config()
+    assert problems == []
+    s = CheckinSettings.from_config(config)
+    assert (s.times, s.quiet_hours, s.weekdays, s.skip_when_idle_minutes) == (
+        (time(9, 15),), (time(22), time(7)), (5, 6), 0)
+    sat = MON + timedelta(days=5)
+    assert next_checkin(sat, s, ScheduleState(last_checked=sat)) == sat.replace(hour=9, minute=15)

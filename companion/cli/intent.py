@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
         print("companion intent: give either TEXT or --stdin, not both.", file=sys.stderr)
         return 2
     if not args.stdin and not args.text:
-        print("companion intent: give a sentence, e.g. `companion intent \"box breathing for three minutes\"`,"
-              " or --stdin to read one per line.", file=sys.stderr)
+        print("companion intent: give a sentence, e.g. "
+              "`companion intent \"box breathing for three minutes\"`, "
+              "or --stdin to read one per line.", file=sys.stderr)
         return 2
     from companion.core.router import get_router
 

@@ -63,7 +63,7 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self._run_due(self.now() + seconds)
 
-    def at(self, t: float, fn) -> None:  # noqa: ANN001 - any zero-argument callable
+    def at(self, t: float, fn) -> None:
         with self._lock:
             self._seq += 1
             self._scheduled.append((t, self._seq, fn))

@@ -6,12 +6,12 @@ It must never hold content: the examples come from companion/data/intents/*.yaml
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,8 +42,9 @@ _CONTRACTIONS: dict[str, str] = {
     "youd": "you would", "you'd": "you would", "id": "i would", "idk": "i do not know",
     "tryna": "trying to", "outta": "out of", "alot": "a lot", "wat": "what", "whatre": "what are",
 }
-_FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhm", "uhhh", "er", "erm", "hmm", "hmmm", "mm", "mmm",
-                      "ah", "ahh", "eh"})
+_FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhm", "uhhh", "er", "erm", "hmm", "hmmm", "mm",
+                      "mmm", "ah", "ahh", "eh"})
+_NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"})
 _LEADING = ("hey companion ", "hi companion ", "ok companion ", "companion ", "okay so ", "so ", "well ",
             "i mean ", "like ", "oh ", "hey ", "please ", "you know ", "and ", "but ")
 
@@ -63,9 +64,12 @@ def normalize(text: str) -> str:
             continue
         words.append(_CONTRACTIONS.get(w, w.replace("'", "")))
     out = " ".join(words)
-    out = re.sub(r"\b(\w+) \1\b", r"\1", out)  # stutters: "i i want" → "i want"
-    out = re.sub(r"(?<!\bdo )(?<!\bdid )(?<!\bif )\byou know\b(?! (what|how|why|when|where|who|if|that))", " ",
-                 out) if "you know" in out else out
+    # stutters: "i i want" → "i want" (numbers stay: "four four four four" is a pattern)
+    out = re.sub(r"\b([a-z']+)( \1\b)+",
+                 lambda m: m.group(0) if m.group(1) in _NUMBER_WORDS else m.group(1), out)
+    if "you know" in out:  # a filler unless it is a question ("do you know", "you know what")
+        out = re.sub(r"(?<!\bdo )(?<!\bdid )(?<!\bif )\byou know\b(?! (what|how|why|when|where|who|if|that))",
+                     " ", out)
     out = " ".join(out.split())
     changed = True
     while changed and out:
@@ -74,7 +78,7 @@ def normalize(text: str) -> str:
             if out.startswith(lead) and len(out) > len(lead):
                 out = out[len(lead):]
                 changed = True
-    out = re.sub(r"\b(like|so)$", "", out).strip() if out not in {"like", "so"} else out
+    out = re.sub(r" like$", "", out)
     if out.endswith(" please"):
         out = out[: -len(" please")]
     return out
@@ -84,7 +88,7 @@ def _features(text: str) -> list[str]:
     """Word unigrams and bigrams plus character 3–5-grams of each padded word."""
     words = text.split()
     feats = [f"w:{w}" for w in words]
-    feats += [f"b:{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+    feats += [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
     for w in words:
         p = f" {w} "
         for n in (3, 4, 5):
@@ -92,70 +96,92 @@ def _features(text: str) -> list[str]:
     return feats
 
 
-@dataclass(frozen=True)
-class Neighbour:
-    """One scored example: its label and its cosine similarity to the query."""
-
-    label: str
-    score: float
-    index: int
-
-
 class NearestNeighbours:
-    """Cosine k-NN over sparse TF-IDF vectors, kept as an inverted index so a query costs only the
-    features it shares with the examples (well under a millisecond for a few thousand examples)."""
+    """Cosine k-NN over sparse TF-IDF vectors, kept as an inverted index (CSR: one row of example ids and
+    weights per feature) so a query costs only the features it shares with the examples."""
 
     def __init__(self, texts: Sequence[str], labels: Sequence[str]) -> None:
         if len(texts) != len(labels) or not texts:
             raise ValueError("need the same, non-zero number of texts and labels")
-        self.labels: tuple[str, ...] = tuple(labels)
-        self.label_names: tuple[str, ...] = tuple(sorted(set(labels)))
-        self._label_ids = np.array([self.label_names.index(x) for x in labels], dtype=np.int32)
+        label_names = sorted(set(labels))
+        label_ids = np.array([label_names.index(x) for x in labels], dtype=np.int32)
         counts = [Counter(_features(t)) for t in texts]
         df: Counter[str] = Counter()
         for c in counts:
             df.update(c.keys())
         n = len(texts)
-        self._idf = {f: math.log((1 + n) / (1 + d)) + 1.0 for f, d in df.items()}
-        postings: dict[str, tuple[list[int], list[float]]] = {}
+        features = sorted(df)
+        fid = {f: j for j, f in enumerate(features)}
+        idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in features], np.float64)
+        rows: list[list[int]] = [[] for _ in features]
+        weights: list[list[float]] = [[] for _ in features]
         for i, c in enumerate(counts):
-            vec = {f: (1.0 + math.log(k)) * self._idf[f] for f, k in c.items()}
+            vec = {fid[f]: (1.0 + math.log(k)) * idf[fid[f]] for f, k in c.items()}
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            for f, v in vec.items():
-                ids, ws = postings.setdefault(f, ([], []))
-                ids.append(i)
-                ws.append(v / norm)
-        self._index = {f: (np.array(ids, np.int32), np.array(ws, np.float32)) for f, (ids, ws) in postings.items()}
-        self._n = n
+            for j, v in vec.items():
+                rows[j].append(i)
+                weights[j].append(v / norm)
+        indptr = np.zeros(len(features) + 1, np.int64)
+        indptr[1:] = np.cumsum([len(r) for r in rows])
+        ids = np.fromiter(itertools.chain.from_iterable(rows), np.int32, int(indptr[-1]))
+        ws = np.fromiter(itertools.chain.from_iterable(weights), np.float32, int(indptr[-1]))
         # one prototype per label (the normalised mean of its examples): generalises on telling words
-        self._feature_ids = {f: j for j, f in enumerate(self._index)}
-        cent = np.zeros((len(self.label_names), len(self._feature_ids)), np.float32)
-        for f, (ids, ws) in self._index.items():
-            np.add.at(cent[:, self._feature_ids[f]], self._label_ids[ids], ws)
+        cent = np.zeros((len(label_names), len(features)), np.float32)
+        col = np.repeat(np.arange(len(features)), np.diff(indptr))
+        np.add.at(cent, (label_ids[ids], col), ws)
         cent /= np.linalg.norm(cent, axis=1, keepdims=True) + 1e-9
-        self._centroids = cent
-        self._masks = [np.flatnonzero(self._label_ids == lid) for lid in range(len(self.label_names))]
+        self._setup(features, idf, indptr, ids, ws, label_names, label_ids, cent)
 
-    def _query(self, text: str) -> dict[str, float]:
-        """The text's TF-IDF vector over known features, scaled by its full length (unseen features count,
-        so unfamiliar text scores low)."""
+    def _setup(self, features: Sequence[str], idf: np.ndarray, indptr: np.ndarray, ids: np.ndarray,
+               ws: np.ndarray, label_names: Sequence[str], label_ids: np.ndarray, cent: np.ndarray) -> None:
+        self._features = list(features)
+        self._fid = {f: j for j, f in enumerate(self._features)}
+        self._idf, self._indptr, self._ids, self._ws = idf, indptr, ids, ws
+        self.label_names: tuple[str, ...] = tuple(label_names)
+        self._label_ids = label_ids
+        self._centroids = cent
+        self._n = len(label_ids)
+        self._masks = [np.flatnonzero(label_ids == lid) for lid in range(len(self.label_names))]
+
+    def state(self) -> tuple[list[str], dict[str, np.ndarray]]:
+        """(feature and label names, arrays): everything needed to rebuild without training."""
+        arrays = {"idf": self._idf, "indptr": self._indptr, "ids": self._ids, "ws": self._ws,
+                  "label_ids": self._label_ids, "centroids": self._centroids}
+        return [*self.label_names, "", *self._features], arrays
+
+    @classmethod
+    def from_state(cls, names: list[str], arrays: dict[str, np.ndarray]) -> NearestNeighbours:
+        split = names.index("")
+        self = cls.__new__(cls)
+        self._setup(names[split + 1:], arrays["idf"], arrays["indptr"], arrays["ids"], arrays["ws"],
+                    names[:split], arrays["label_ids"], arrays["centroids"])
+        return self
+
+    def _query(self, text: str) -> dict[int, float]:
+        """The text's TF-IDF vector over known features (feature id → weight), scaled by its full length:
+        unseen features count too, so unfamiliar text scores low."""
         c = Counter(_features(text))
-        vec = {f: (1.0 + math.log(k)) * self._idf[f] for f, k in c.items() if f in self._idf}
-        # unseen features still count in the query's length, so unfamiliar text scores low
-        unseen = sum(((1.0 + math.log(k)) * math.log(1 + self._n) + 1.0) ** 2 for f, k in c.items()
-                     if f not in self._idf)
+        vec: dict[int, float] = {}
+        unseen = 0.0
+        for f, k in c.items():
+            j = self._fid.get(f)
+            if j is None:
+                unseen += ((1.0 + math.log(k)) * (math.log(1 + self._n) + 1.0)) ** 2
+            else:
+                vec[j] = (1.0 + math.log(k)) * float(self._idf[j])
         norm = math.sqrt(sum(v * v for v in vec.values()) + unseen)
         if not vec or norm == 0:
             return {}
-        return {f: v / norm for f, v in vec.items()}
+        return {j: v / norm for j, v in vec.items()}
 
-    def scores(self, text: str, query: dict[str, float] | None = None) -> np.ndarray:
+    def scores(self, text: str, query: dict[int, float] | None = None) -> np.ndarray:
         """Cosine similarity of `text` to every example."""
         vec = self._query(text) if query is None else query
         if not vec:
-            return np.zeros(self._n, np.float32)
-        ids = [self._index[f][0] for f in vec]
-        ws = [self._index[f][1] * v for f, v in vec.items()]
+            return np.zeros(self._n, np.float64)
+        p = self._indptr
+        ids = [self._ids[p[j]:p[j + 1]] for j in vec]
+        ws = [self._ws[p[j]:p[j + 1]] * v for j, v in vec.items()]
         return np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=self._n)
 
     def rank(self, text: str, k: int = 3) -> list[tuple[str, float, int]]:
@@ -164,7 +190,7 @@ class NearestNeighbours:
         vec = self._query(text)
         s = self.scores(text, vec)
         if vec:
-            cols = [self._feature_ids[f] for f in vec]
+            cols = list(vec)
             proto = self._centroids[:, cols] @ np.fromiter(vec.values(), np.float32, len(vec))
         else:
             proto = np.zeros(len(self.label_names), np.float32)

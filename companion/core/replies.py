@@ -63,7 +63,8 @@ class ReplyBook:
                 raise ValueError(f"replies/intents.yaml: {key!r} is not an intent; intents are {INTENTS}")
             for ex in [*(entry.get("offers") or []), *([entry["start"]] if entry.get("start") else [])]:
                 if ex not in EXERCISE_IDS:
-                    raise ValueError(f"replies/intents.yaml: {key}: unknown exercise {ex!r}; use {EXERCISE_IDS}")
+                    raise ValueError(f"replies/intents.yaml: {key}: unknown exercise {ex!r}; "
+                                     f"use {EXERCISE_IDS}")
         for feeling, entry in self._feelings["feelings"].items():
             if feeling not in (*FEELINGS, "unspecified"):
                 raise ValueError(f"replies/feelings.yaml: unknown feeling {feeling!r}; use {FEELINGS}")
@@ -103,7 +104,8 @@ class ReplyBook:
             pattern = result.slots.get("pattern") or entry.get("default_pattern", "box")
             minutes = result.slots.get("minutes")
             for_minutes = f" for {minutes} minute{'s' if minutes != 1 else ''}" if minutes else ""
-            text = self._pick(intent, entry["variants"]).format(name=self._name(pattern), for_minutes=for_minutes)
+            text = self._pick(intent, entry["variants"]).format(name=self._name(pattern),
+                                                                for_minutes=for_minutes)
             return Reply(text, start=pattern)
         if intent == "reframe":
             said = " ".join(result.text.split()).strip(" .!?")
@@ -115,7 +117,8 @@ class ReplyBook:
         if intent == "snooze":
             minutes = result.slots.get("minutes") or entry.get("default_minutes", 30)
             return Reply(self._pick(intent, entry["variants"]).format(minutes=minutes))
-        return Reply(self._pick(intent, entry["variants"]), tuple(entry.get("offers") or ()), entry.get("start"))
+        return Reply(self._pick(intent, entry["variants"]), tuple(entry.get("offers") or ()),
+                     entry.get("start"))
 
     def _feeling(self, result: IntentResult) -> Reply:
         feeling = result.slots.get("feeling")

@@ -1,31 +1,40 @@
 """Text → IntentResult: the crisis guard first, then context (short answers, control words in a session),
-then the templates (exact), then the free-form classifier, then slots. Lists every template sentence and word
-for the speech recognizers. It must never decide anything the crisis guard has claimed, nor raise on any input.
+then the templates (exact), then the free-form classifier, then slots; also lists every template sentence and
+word for the speech recognizers. It must never overrule the crisis guard, nor raise on any text.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
 import logging
+import os
 import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from companion.core import numbers, safety
+from companion.core import fuzzy, numbers, safety
 from companion.core.fuzzy import MAX_CHARS, NearestNeighbours, normalize
 from companion.core.intent import CONTROL_INTENTS, FEELINGS, INTENTS, PATTERNS, IntentResult, RouteContext
+
+log = logging.getLogger(__name__)
 
 THRESHOLD = 0.30          # below this classifier confidence the answer is "unknown"
 MAX_PER_TEMPLATE_INTENT = 100  # template sentences per intent the classifier learns from
 MAX_PER_INTENT = 5_000    # cap on the expanded template sentences of one intent (recognizer grammar)
 _ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
                  "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
+_LONGEST_ANSWER = 6
+_ANSWER_STARTS = frozenset({"yes", "no", "sure", "okay", "alright", "absolutely", "definitely", "not", "maybe"})
 _SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"})
 _YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
 
@@ -45,7 +54,7 @@ class _Templates:
 
 def _load_yaml(name: str) -> dict[str, Any]:
     text = resources.files("companion").joinpath("data", "intents", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _intent_files() -> list[str]:
@@ -73,7 +82,8 @@ def _load_templates() -> _Templates:
     spoken: list[str] = []
     samples: dict[str, list[str]] = {}
     pairs = itertools.chain.from_iterable(
-        itertools.islice(sample_intents(intents, intent_names={name}), MAX_PER_INTENT) for name in intents.intents)
+        itertools.islice(sample_intents(intents, intent_names={name}), MAX_PER_INTENT)
+        for name in intents.intents)
     for intent_name, sentence in pairs:
         key = _key(sentence)
         if not key:
@@ -92,10 +102,84 @@ def _load_templates() -> _Templates:
     return _Templates({k: tuple(v) for k, v in exact.items()}, tuple(dict.fromkeys(spoken)), lists, samples)
 
 
-class Router:
-    """Understands one utterance at a time; safe to share between threads (it holds no per-call state)."""
+def _cache_dir() -> Path:
+    """COMPANION_CACHE_DIR, else a cache/ folder beside the data when COMPANION_DATA_DIR is set (tests),
+    else the platform's cache folder."""
+    if os.environ.get("COMPANION_CACHE_DIR"):
+        return Path(os.environ["COMPANION_CACHE_DIR"])
+    if os.environ.get("COMPANION_DATA_DIR"):
+        return Path(os.environ["COMPANION_DATA_DIR"]) / "cache"
+    import platformdirs
 
-    def __init__(self) -> None:
+    return Path(platformdirs.user_cache_dir("companion", appauthor=False))
+
+
+def _fingerprint() -> str:
+    """Changes whenever the templates, examples or the code that learns from them change."""
+    h = hashlib.sha256()
+    folder = resources.files("companion").joinpath("data", "intents")
+    for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml")):
+        h.update(name.encode() + folder.joinpath(name).read_bytes())
+    for module in (__file__, fuzzy.__file__, numbers.__file__):
+        h.update(Path(module).read_bytes())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("hassil").encode())
+    except Exception:  # hassil absent or odd install: the key still covers our own data and code
+        pass
+    return h.hexdigest()[:20]
+
+
+class Router:
+    """Understands one utterance at a time; safe to share between threads (it holds no per-call state).
+
+    Learning from the data takes a few hundred milliseconds, so the result is kept in a cache file keyed by
+    a fingerprint of the data and code; a stale or broken cache is simply rebuilt."""
+
+    def __init__(self, *, use_cache: bool = True) -> None:
+        path = _cache_dir() / f"router-{_fingerprint()}.npz" if use_cache else None
+        if path is not None and self._load(path):
+            return
+        self._build()
+        if path is not None:
+            self._save(path)
+
+    def _load(self, path: Path) -> bool:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+            self._t = _Templates({k: tuple(v) for k, v in meta["exact"].items()}, tuple(meta["spoken"]),
+                                 {k: [tuple(p) for p in v] for k, v in meta["lists"].items()})
+            self._texts = tuple(meta["texts"])
+            self._feeling_of = {int(k): v for k, v in meta["feeling_of"].items()}
+            self._nn = NearestNeighbours.from_state(meta["nn"], arrays)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.info("router cache %s unusable (%s); rebuilding", path, exc)
+            return False
+        self._feelings = self._t.lists.get("feeling", [])
+        self._patterns = self._t.lists.get("pattern", [])
+        return True
+
+    def _save(self, path: Path) -> None:
+        names, arrays = self._nn.state()
+        meta = {"exact": self._t.exact, "spoken": self._t.spoken, "lists": self._t.lists, "texts": self._texts,
+                "feeling_of": self._feeling_of, "nn": names}
+        blob = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, meta=blob, **arrays)
+            os.replace(tmp, path)
+            for old in path.parent.glob("router-*.npz"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError as exc:  # a read-only home only costs start-up time
+            log.info("could not write router cache %s: %s", path, exc)
+
+    def _build(self) -> None:
         self._t = _load_templates()
         texts: list[str] = []
         labels: list[str] = []
@@ -174,8 +258,12 @@ class Router:
             for o in owners:
                 if o in expecting:
                     return o, 1.0
-            return owners[0], 1.0
+            return min(owners, key=lambda o: o == "feeling"), 1.0  # a bare "okay" answers, not reports
         ranked = self._nn.rank(key)
+        words = key.split()
+        if len(words) > _LONGEST_ANSWER and words[0] not in _ANSWER_STARTS:
+            # a long sentence is a statement, not a bare yes or no ("i do not really belong at my job")
+            ranked = [r for r in ranked if r[0] not in {"yes", "no"}] or ranked
         best, score, _ = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         if expecting or context.in_session:
@@ -217,14 +305,16 @@ class Router:
         negated = re.search(r"\bnot (very |really |feeling |so |that )?(okay|good|great|alright|fine)\b", key)
         if negated:
             return "sad"
-        for said, value in self._feelings:
-            if f" {said} " in padded and value in FEELINGS:
-                return value
         scores = self._nn.scores(key)
         best, best_score = None, 0.0
         for index, feeling in self._feeling_of.items():
             if scores[index] > best_score:
                 best, best_score = feeling, float(scores[index])
+        if best_score >= 0.6:  # a close example says more than one word ("my heart will not slow down")
+            return best
+        for said, value in self._feelings:
+            if f" {said} " in padded and value in FEELINGS:
+                return value
         return best
 
 

@@ -62,7 +62,8 @@ def _expand(template: str, words: dict[str, str]) -> str:
 
 @functools.cache
 def _guard() -> _Guard:
-    raw: dict[str, Any] = yaml.safe_load(_data_text("safety", "crisis.yaml"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw: dict[str, Any] = yaml.load(_data_text("safety", "crisis.yaml"), Loader=loader)
     words = {k: str(v) for k, v in (raw.get("words") or {}).items()}
     patterns = tuple(re.compile(_expand(p, words)) for p in raw["patterns"])
     idioms = tuple(re.compile(_expand(p, words)) for p in raw.get("idioms") or ())
@@ -127,8 +128,9 @@ def crisis_line(region: str) -> CrisisLine:
     code = (region or "").strip().upper()
     code = data.get("aliases", {}).get(code, code)
     entry = regions.get(code) or data["generic"]
-    return CrisisLine(region=code if code in regions else "", name=entry["name"], phone=entry.get("phone", ""),
-                      text=entry.get("text", ""), url=entry.get("url", ""), note=entry.get("note", ""))
+    return CrisisLine(region=code if code in regions else "", name=entry["name"],
+                      phone=entry.get("phone", ""), text=entry.get("text", ""), url=entry.get("url", ""),
+                      note=entry.get("note", ""))
 
 
 def crisis_reply(region: str) -> str:

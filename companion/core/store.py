@@ -5,6 +5,7 @@ It never deletes a database it cannot read (it moves it aside) and never keeps a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -269,7 +270,8 @@ class Store:
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             if own_dir:
-                directory.chmod(0o700)
+                with contextlib.suppress(OSError):  # a shared folder we may write to but not chmod
+                    directory.chmod(0o700)
             # Create the file ourselves so it is 0600 from the start; SQLite gives -wal/-shm the same mode.
             os.close(os.open(target, os.O_RDWR | os.O_CREAT, 0o600))
             target.chmod(0o600)

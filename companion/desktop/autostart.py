@@ -1,4 +1,4 @@
-"""Start the companion at login: writes or removes one per-user entry (XDG autostart, Windows Startup, LaunchAgent).
+"""Start the companion at login: one per-user entry (XDG autostart, Windows Startup, macOS LaunchAgent).
 
 Never touches anything but its own single file, never needs admin rights, and never runs the entry itself.
 Templates live in companion/data/autostart/ so packagers and reviewers can read them.
@@ -58,7 +58,8 @@ def entry_path(platform: str | None = None, *, env: Mapping[str, str] | None = N
         if not appdata:
             raise AutostartError("APPDATA is not set, so the Startup folder is unknown; "
                                  "run this from your normal Windows login")
-        return Path(appdata) / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / "companion.cmd"
+        startup = Path(appdata) / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup"
+        return startup / "companion.cmd"
     if key == "darwin":
         return home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
     config_home = env.get("XDG_CONFIG_HOME", "")
@@ -67,7 +68,7 @@ def entry_path(platform: str | None = None, *, env: Mapping[str, str] | None = N
 
 
 def launch_command(platform: str | None = None) -> list[str]:
-    """How to start this installation's tray: the frozen app, the `companion` script, or python -m companion."""
+    """Starts this installation's tray: the frozen app, the `companion` script, or `python -m companion`."""
     if getattr(sys, "frozen", False):
         return [sys.executable, "tray"]
     script = shutil.which("companion")

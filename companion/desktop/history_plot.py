@@ -10,7 +10,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,7 +65,7 @@ def local_time(stamp: str | datetime) -> datetime:
     """A stored UTC ISO timestamp as naive local time (naive input is taken as UTC)."""
     moment = stamp if isinstance(stamp, datetime) else datetime.fromisoformat(str(stamp))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone().replace(tzinfo=None)
 
 

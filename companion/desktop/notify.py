@@ -6,6 +6,7 @@ Never raises into the caller because a desktop is missing: no session bus or no 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -45,7 +46,7 @@ class Notifier:
     @classmethod
     def open(cls, *, app_name: str = "companion", on_action: ActionCallback | None = None,
              on_closed: Callable[[int, str], None] | None = None, timeout: float = 3.0) -> Notifier | None:
-        """Connects to the session bus and asks the notification server who it is; None when either is absent."""
+        """Connects to the session bus and asks the server who it is. None if either is absent."""
         if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
             log.warning("desktop notifications are not available on %s yet; check-ins are spoken only",
                         sys.platform)
@@ -59,8 +60,8 @@ class Notifier:
         try:
             conn = open_dbus_connection(bus="SESSION")
         except Exception as exc:  # no address, socket gone, auth refused: all mean "no session bus"
-            log.warning("desktop notifications are off: no D-Bus session bus (%s). Check-ins are spoken only.",
-                        exc)
+            log.warning("desktop notifications are off: no D-Bus session bus (%s). "
+                        "Check-ins are spoken only.", exc)
             return None
         try:
             info = _ask(conn, _call("GetServerInformation", "", ()), timeout)
@@ -71,7 +72,8 @@ class Notifier:
                         "(%s). Install one (for example dunst) or use a desktop that has one.", exc)
             return None
         notifier = cls(conn, app_name=app_name, capabilities=frozenset(caps),
-                       server=" ".join(str(part) for part in info[:3]), on_action=on_action, on_closed=on_closed)
+                       server=" ".join(str(part) for part in info[:3]), on_action=on_action,
+                       on_closed=on_closed)
         log.info("notifications via %s (%s)", notifier.server, ", ".join(sorted(notifier.capabilities)))
         if on_action is not None or on_closed is not None:
             notifier._start_listening()
@@ -83,7 +85,7 @@ class Notifier:
 
     def notify(self, title: str, body: str, actions: Mapping[str, str] | None = None, *,
                timeout_ms: int = -1, replaces: int = 0, icon: str = "") -> int | None:
-        """Shows a notification; `actions` maps keys to button labels (dropped where the server has no buttons).
+        """Shows a notification; `actions` maps keys to button labels (dropped where there are no buttons).
         Returns the server's id, or None when the server refused (logged)."""
         flat: list[str] = []
         if actions and self.supports_actions:
@@ -120,10 +122,8 @@ class Notifier:
             self._listener = None
         for conn in (self._listen_conn, self._conn):
             if conn is not None:
-                try:
+                with contextlib.suppress(Exception):  # already gone
                     conn.close()
-                except Exception:  # already gone
-                    pass
         self._listen_conn = None
 
     # -- action clicks ------------------------------------------------------------------------------------

@@ -261,8 +261,8 @@ class PacerWindow:
         self._logged += len(new)
         if self._log_path is not None:
             with self._log_path.open("a", encoding="utf-8") as f:
-                for entry in new:
-                    f.write(json.dumps(asdict(entry)) + "\n")
+                for entry in new:  # rounded like Event.to_json, so lines compare with an --events file
+                    f.write(json.dumps({**asdict(entry), "planned": round(entry.planned, 4)}) + "\n")
 
     def _tick(self) -> None:
         if self._closed:

@@ -114,7 +114,7 @@ def _windows_idle_seconds() -> float | None:
         from ctypes import wintypes
 
         class LastInputInfo(ctypes.Structure):
-            _fields_ = [("cbSize", wintypes.UINT), ("dwTime", wintypes.DWORD)]  # noqa: RUF012 - ctypes layout
+            _fields_ = [("cbSize", wintypes.UINT), ("dwTime", wintypes.DWORD)]
 
         info = LastInputInfo()
         info.cbSize = ctypes.sizeof(info)

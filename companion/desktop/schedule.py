@@ -44,8 +44,8 @@ def parse_range(text: str) -> tuple[time, time]:
     try:
         start, end = str(text).split("-")
     except ValueError:
-        raise ValueError(f"'{text}' is not a range of hours; write it as HH:MM-HH:MM, for example 09:00-18:00") \
-            from None
+        raise ValueError(f"'{text}' is not a range of hours; "
+                         "write it as HH:MM-HH:MM, for example 09:00-18:00") from None
     return parse_hhmm(start), parse_hhmm(end)
 
 
@@ -122,7 +122,7 @@ class CheckinSettings:
         )
 
     def allows(self, moment: datetime) -> bool:
-        """A moment a check-in may happen at: an enabled weekday, inside working hours, outside quiet hours."""
+        """A moment a check-in may happen: an enabled weekday, inside working hours, outside quiet hours."""
         t = moment.time()
         return (moment.weekday() in self.weekdays and in_window(t, self.working_hours)
                 and not (self.quiet_hours is not None and self.quiet_hours[0] != self.quiet_hours[1]
@@ -180,7 +180,8 @@ def next_checkin(now: datetime, settings: CheckinSettings, state: ScheduleState)
     everything before `paused_until`. A skipped check-in's retry counts when it lands on an allowed moment.
     None when check-ins are off or no moment in the coming week is allowed.
     """
-    if not settings.enabled or not settings.weekdays or (settings.interval_minutes <= 0 and not settings.times):
+    no_moments = settings.interval_minutes <= 0 and not settings.times
+    if not settings.enabled or not settings.weekdays or no_moments:
         return None
     floor = state.last_checked or now
     if state.paused_until is not None and state.paused_until > floor:
@@ -324,9 +325,9 @@ class CheckinScheduler:
                 retry = None
                 action = "delivered"
         elif retry is not None and retry <= now:
-            retry = None  # a retry that came due at a moment not allowed is dropped; the next regular one follows
+            retry = None  # a retry due at a moment not allowed is dropped; the next regular one follows
         with self._lock:
-            # Everything up to now has been looked at: a missed moment is delivered once or dropped, never kept.
+            # Everything up to now has been looked at: a missed moment is delivered once or dropped.
             self._state = replace(self._state, last_checked=now, retry_at=retry)
             state = self._state
         if action == "delivered":
@@ -352,10 +353,10 @@ class CheckinScheduler:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self._wake.clear()  # before planning, so a snooze arriving during tick() still wakes the wait
             result = self.tick()
             if self._stopping.is_set():
                 break
-            self._wake.clear()
             if result.wake_in > 0:
                 self._wait(result.wake_in)
 

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -157,6 +158,43 @@ class Tray:
         self._thread.start()
         if not self._ready.wait(timeout):
             raise RuntimeError(f"the tray icon did not appear within {timeout:g} s")
+        threading.Thread(target=self._ensure_docked, name="tray-dock", daemon=True).start()
+
+    def embedded(self) -> bool | None:
+        """Whether the tray host has taken the icon in (None: cannot tell with this backend)."""
+        icon = self._icon
+        status_icon = getattr(icon, "_status_icon", None)
+        if status_icon is not None:  # gtk
+            return bool(status_icon.is_embedded())
+        window = getattr(icon, "_window", None)
+        if window is None:
+            return None
+        from Xlib import display as xdisplay
+
+        d = xdisplay.Display()
+        try:
+            tree = d.create_resource_object("window", window.id).query_tree()
+            return bool(tree.parent != tree.root)
+        except Exception:
+            return None
+        finally:
+            d.close()
+
+    def _ensure_docked(self, wait: float = 2.0, tries: int = 3) -> None:
+        """A busy tray host can miss the one dock request a backend sends; ask again until it is taken in."""
+        for _ in range(tries):
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if self._icon is None or self.embedded() is not False:
+                    return
+                time.sleep(0.1)
+            icon = self._icon
+            if icon is None:
+                return
+            log.info("the tray host has not taken the icon in yet; asking again")
+            icon.visible = False
+            icon.visible = True
+        log.warning("the tray host did not take the icon in")
 
     def _run(self, setup: Callable[[Any], None]) -> None:
         try:

@@ -19,6 +19,7 @@ protocol uses a private copy of stdout and fd 1 is pointed at stderr.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import sys
@@ -31,46 +32,84 @@ FINISH_TIMEOUT = 20.0  # seconds; espeak renders a sentence in ~10 ms, this only
 
 
 class _Engine:
-    """One pyttsx3 engine and the event that says the last queued line really finished."""
+    """One pyttsx3 engine and the event that says the last queued line really finished.
+
+    Why the waiting: espeak-ng runs asynchronously here (pyttsx3 uses AUDIO_OUTPUT_RETRIEVAL), so a rate or
+    volume change is a command in espeak's own queue, and every runAndWait() first calls the driver's stop(),
+    which cancels that queue if it is not empty yet. Under load that silently dropped the rate. So each
+    change is waited for until espeak has applied it, and runAndWait() only runs on an idle espeak.
+    """
 
     def __init__(self) -> None:
         import pyttsx3
+        from pyttsx3.drivers import _espeak
 
+        self._espeak = _espeak
+        get = _espeak.dll.espeak_GetParameter  # pyttsx3's binding omits the `current` argument
+        get.argtypes = [ctypes.c_int, ctypes.c_int]
+        get.restype = ctypes.c_int
+        self._get_parameter = get
         self._engine = pyttsx3.init()
         self._finished = threading.Event()
         self._engine.connect("finished-utterance", lambda name, completed: self._finished.set())
+        self._wait_idle()
+        # an empty run leaves pyttsx3 "not busy", so later property changes reach espeak at once
+        self._engine.runAndWait()
         self.default_voice: str = self._engine.getProperty("voice") or ""
 
     def voices(self) -> list[dict[str, Any]]:
         return [{"id": v.id, "name": v.name, "languages": [str(x) for x in (v.languages or [])]}
                 for v in self._engine.getProperty("voices")]
 
-    def _applied(self, voice: str, rate: int) -> bool:
-        return (self._engine.getProperty("rate") == rate
-                and (self._engine.getProperty("voice") or "").lower() == voice.lower())
+    def _wait_idle(self, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._espeak.IsPlaying():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the speech engine stayed busy")
+            time.sleep(0.001)
+
+    def _settings(self) -> tuple[str, int, int]:
+        get = self._get_parameter
+        return ((self._engine.getProperty("voice") or "").lower(),
+                int(get(self._espeak.RATE, 1)), int(get(self._espeak.VOLUME, 1)))
+
+    def _apply(self, voice: str, rate: int, volume: float, timeout: float = 5.0) -> None:
+        """Sets voice, rate and volume and waits until espeak-ng really uses them."""
+        want = (voice.lower(), rate, round(volume * 100))
+        deadline = time.monotonic() + timeout
+        while True:
+            self._wait_idle()
+            self._engine.setProperty("voice", voice)
+            self._engine.setProperty("rate", rate)
+            self._engine.setProperty("volume", volume)
+            self._wait_idle()
+            if self._settings() == want:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the speech engine did not accept voice {voice!r} at rate {rate} "
+                                   f"(it has {self._settings()})")
+            time.sleep(0.01)
 
     def render(self, text: str, path: str, voice: str, rate: int, volume: float) -> tuple[int, int]:
-        """Property changes are queued and applied by runAndWait(), so they are checked after it: a line
-        rendered with a lost rate or voice is rendered again."""
+        """Renders one line; a line whose settings were lost on the way is rendered again."""
         voice = voice or self.default_voice
         tmp = path + ".part"
         for _ in range(3):
             if os.path.exists(tmp):
                 os.remove(tmp)
-            self._engine.setProperty("voice", voice)
-            self._engine.setProperty("rate", rate)
-            self._engine.setProperty("volume", volume)
+            self._apply(voice, rate, volume)
             self._finished.clear()
             self._engine.save_to_file(text, tmp)
             self._engine.runAndWait()
             if not self._finished.wait(FINISH_TIMEOUT):
                 raise RuntimeError("the speech engine never reported the end of the line")
             frames, hz = _complete_wav(tmp)
-            if self._applied(voice, rate):
+            self._wait_idle()
+            if self._settings()[:2] == (voice.lower(), rate):
                 os.replace(tmp, path)
                 return frames, hz
-        got = (self._engine.getProperty("voice"), self._engine.getProperty("rate"))
-        raise RuntimeError(f"the speech engine did not accept voice {voice!r} at rate {rate} (it has {got})")
+        raise RuntimeError(f"the speech engine kept losing voice {voice!r} at rate {rate} "
+                           f"(it has {self._settings()})")
 
 
 def _complete_wav(path: str, timeout: float = 5.0) -> tuple[int, int]:

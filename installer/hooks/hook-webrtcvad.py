@@ -8,5 +8,5 @@ for dist in ("webrtcvad-wheels", "webrtcvad"):
     try:
         datas = copy_metadata(dist)
         break
-    except Exception:  # noqa: BLE001 - PackageNotFoundError under several names across versions
+    except Exception:
         continue
