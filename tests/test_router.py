@@ -181,3 +181,18 @@ def test_number_words_roundtrip() -> None:
     for n in range(0, 100):
         assert numbers.words_to_digits(numbers.to_words(n)) == str(n)
     assert numbers.words_to_digits("go to a bar for fun") == "go to a bar for fun"
+
+
+def test_cache_gives_the_same_router_and_survives_damage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(tmp_path))
+    built = Router()
+    files = list(tmp_path.glob("router-*.npz"))
+    assert len(files) == 1
+    loaded = Router()
+    for text in ("box breathing for three minutes", "I feel invisible at work", "nobody wants to hear from me",
+                 "hmm what about tomorrow", "snooze half an hour"):
+        assert loaded.route(text) == built.route(text)
+    assert loaded.sentences() == built.sentences() and loaded.vocabulary() == built.vocabulary()
+    files[0].write_bytes(b"not a cache")
+    assert Router().route("hold on").intent == "pause"  # rebuilt
+    assert Router(use_cache=False).route("hold on").intent == "pause"

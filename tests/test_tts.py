@@ -156,11 +156,13 @@ def test_bad_voice_and_rate_get_clear_errors(tmp_path: Path) -> None:
 def test_missing_espeak_is_reported_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pyttsx3 whose espeak library cannot load (a machine without espeak-ng): clear message, no hang."""
     fake = tmp_path / "fake" / "pyttsx3"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text(
-        "def init(*a, **k):\n    raise OSError('libespeak-ng.so.1: cannot open shared object file')\n")
+    (fake / "drivers").mkdir(parents=True)
+    (fake / "__init__.py").write_text("def init(*a, **k):\n    from .drivers import _espeak\n")
+    (fake / "drivers" / "__init__.py").write_text("")
+    (fake / "drivers" / "_espeak.py").write_text(  # what pyttsx3 2.99 raises when libespeak-ng is missing
+        "raise RuntimeError('This means you probably do not have eSpeak or eSpeak-ng installed!')\n")
     monkeypatch.setenv("PYTHONPATH", str(fake.parent))
-    with pytest.raises(SpeechUnavailable, match=r"sudo apt install espeak-ng\). Captions only\."):
+    with pytest.raises(SpeechUnavailable, match=r"espeak-ng is not installed.*sudo apt install espeak-ng\). Captions only\.$"):
         render_to_wav("hi", tmp_path / "x.wav")
     ok, message = probe()
     assert not ok and "sudo apt install espeak-ng" in message

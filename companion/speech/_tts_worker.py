@@ -150,14 +150,16 @@ def main() -> int:
     os.dup2(2, 1)  # the espeak driver prints "Audio saved to ..." on stdout
     sys.stdout = sys.stderr
     try:
-        engine = _Engine()
+        import pyttsx3  # noqa: F401  - only to tell "not installed" apart from "espeak-ng missing"
     except ImportError as e:
         _send(out, {"ok": False,
                     "error": f"pyttsx3 is not installed ({e}): .venv/bin/pip install pyttsx3==2.99"})
         return 1
-    except Exception as e:  # the driver raises OSError/RuntimeError when libespeak-ng is missing or broken
+    try:
+        engine = _Engine()
+    except Exception as e:  # the driver raises RuntimeError/OSError when libespeak-ng is missing or broken
         _send(out, {"ok": False,
-                    "error": f"espeak-ng could not start ({e}); install it: sudo apt install espeak-ng"})
+                    "error": f"espeak-ng is not installed or could not start ({e}): sudo apt install espeak-ng"})
         return 1
     _send(out, {"ok": True, "ready": True, "default_voice": engine.default_voice, "voices": engine.voices()})
     for line in sys.stdin:
