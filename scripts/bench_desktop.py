@@ -138,10 +138,8 @@ def stop_tray(proc: subprocess.Popen[bytes]) -> None:
 
     with contextlib.suppress(Exception):
         forward({"cmd": "quit"}, timeout=2)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(15)
-    except subprocess.TimeoutExpired:
-        pass
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(5)

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_speech import private_pulse  # noqa: E402  (a sibling script: the same private PulseAudio)
+from bench_speech import FRAME, RATE, MonitorCapture, private_pulse, voiced_frames  # noqa: E402  (sibling)
 
 GOAL_P95_MS = 20.0
 GOAL_MAX_MS = 50.0
@@ -118,12 +118,17 @@ def run_session(env: dict[str, str], pattern: str, minutes: float, events: Path)
     cmd = [sys.executable, "-m", "companion", "breathe", "--pattern", pattern, "--minutes", f"{minutes:g}",
            "--events", str(events)]
     print("$", " ".join(cmd[1:]), flush=True)
+    cap = MonitorCapture(env)  # proof that the cues were really heard on the virtual speaker
     try:
         out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True,
                              timeout=minutes * 60 + 120)
     except subprocess.TimeoutExpired:
         print(f"  the session did not end within {minutes * 60 + 120:.0f} s", file=sys.stderr)
         return analyze(read_events(events)) if events.exists() else None
+    finally:
+        samples, _ = cap.stop()
+    print(f"  speech heard on the virtual speaker: {len(voiced_frames(samples)) * FRAME / RATE:.1f} s "
+          f"of {len(samples) / RATE:.0f} s")
     if out.returncode != 0 or not events.exists():
         print(f"  exit code {out.returncode}; stderr:\n{out.stderr.strip()[-1500:]}", file=sys.stderr)
         return analyze(read_events(events)) if events.exists() else None
@@ -135,22 +140,30 @@ def run_session(env: dict[str, str], pattern: str, minutes: float, events: Path)
 
 def timed_child(cmd: list[str], env: dict[str, str],
                 events: Path | None = None) -> tuple[float, float, float]:
-    """(wall s, seconds to the first events line or nan, peak RSS MiB) of one child process."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = float("nan")
-    if events is not None:
-        while proc.poll() is None and first != first:  # nan until the file has a line
-            if events.exists() and events.stat().st_size > 0:
-                first = time.perf_counter() - t
-                break
-            time.sleep(0.002)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
-    return wall, first, usage.ru_maxrss / 1024
+    """(wall s, seconds to the first events line or nan, peak RSS MiB) of one child process.
+
+    Peak RSS comes from /usr/bin/time: a child forked straight from this (numpy-sized) process would report
+    this process's size, as the high-water mark survives fork + exec."""
+    with tempfile.NamedTemporaryFile(prefix="bench-rss-") as rss_file:
+        launcher = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name] if Path("/usr/bin/time").exists() else []
+        t = time.perf_counter()
+        proc = subprocess.Popen(launcher + cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        first = float("nan")
+        if events is not None:
+            while proc.poll() is None:
+                if events.exists() and events.stat().st_size > 0:
+                    first = time.perf_counter() - t
+                    break
+                time.sleep(0.002)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited with {code}")
+        text = Path(rss_file.name).read_text().strip()
+        kib = int(text.splitlines()[-1]) if launcher and text else usage.ru_maxrss
+    return wall, first, kib / 1024
 
 
 def bench_startup(base: Path, runs: int) -> None:

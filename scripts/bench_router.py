@@ -97,7 +97,8 @@ def main() -> int:
 
         py = [sys.executable]
         bare = statistics.median(time_run([*py, "-c", "pass"], env) for _ in range(args.starts))
-        version = statistics.median(time_run([*py, "-m", "companion", "--version"], env) for _ in range(args.starts))
+        version = statistics.median(time_run([*py, "-m", "companion", "--version"], env)
+                                    for _ in range(args.starts))
         cmd = [*py, "-m", "companion", "intent", "--json", "--stdin"]
         warm = statistics.median(time_first_answer(cmd, env) for _ in range(args.starts))
         cold = []

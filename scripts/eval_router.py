@@ -30,13 +30,15 @@ def read_rows(path: Path) -> list[tuple[str, str, dict[str, str]]]:
 
 
 def read_lines(path: Path) -> list[str]:
-    return [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip() and not s.startswith("#")]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
 
 
 def route_all(texts: list[str]) -> list[dict]:
     """One `companion intent --json --stdin` process for all texts, answers in order."""
     proc = subprocess.run([sys.executable, "-m", "companion", "intent", "--json", "--stdin"],
-                          input="\n".join(texts) + "\n", capture_output=True, text=True, cwd=REPO, timeout=600)
+                          input="\n".join(texts) + "\n", capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
     if proc.returncode != 0:
         sys.exit(f"companion intent failed ({proc.returncode}): {proc.stderr.strip()}")
     answers = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -55,8 +57,9 @@ def main() -> int:
     crisis = read_lines(DATA / "crisis_phrases.txt")
     idioms = read_lines(DATA / "idioms.txt")
     answers = route_all([r[0] for r in rows] + crisis + idioms)
-    intent_answers, crisis_answers, idiom_answers = (answers[:len(rows)], answers[len(rows):len(rows) + len(crisis)],
-                                                     answers[len(rows) + len(crisis):])
+    split = len(rows) + len(crisis)
+    intent_answers = answers[:len(rows)]
+    crisis_answers, idiom_answers = answers[len(rows):split], answers[split:]
     total, right, slot_total, slot_right = Counter(), Counter(), 0, 0
     errors = []
     for (text, intent, slots), got in zip(rows, intent_answers, strict=True):
@@ -71,7 +74,8 @@ def main() -> int:
         else:
             errors.append(f"  {text!r}: want {intent} {slots}, got {got['intent']} {got['slots']} "
                           f"({got['confidence']})")
-    print(f"Intent accuracy on {args.eval.relative_to(REPO) if args.eval.is_relative_to(REPO) else args.eval}")
+    shown = args.eval.relative_to(REPO) if args.eval.is_relative_to(REPO) else args.eval
+    print(f"Intent accuracy on {shown}")
     print(f"{'intent':<20}{'right':>6}{'total':>6}{'accuracy':>10}")
     for intent in sorted(total):
         print(f"{intent:<20}{right[intent]:>6}{total[intent]:>6}{right[intent] / total[intent]:>10.3f}")

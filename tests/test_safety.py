@@ -59,7 +59,10 @@ def test_found_inside_long_journal_text() -> None:
 def test_ordinary_sentences_pass() -> None:
     for text in ("", "   ", "box breathing for three minutes", "i feel lonely", "i am a burden",
                  "my grandma died last year and i miss her", "i cut my hair", "stop the exercise",
-                 "i am going to be gone for the weekend", "nobody would notice if i left the room"):
+                 "i am going to be gone for the weekend", "nobody would notice if i left the room",
+                 "stop everything", "i drove my car into the garage", "i cant take it when people are rude",
+                 "i want to disappear under my duvet all weekend", "i want to die my hair blue",
+                 "everyone has to die someday", "the flowers will die without water", "i feel like crying"):
         assert safety.check(text) is None, text
 
 

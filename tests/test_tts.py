@@ -162,7 +162,8 @@ def test_missing_espeak_is_reported_with_the_fix(tmp_path: Path, monkeypatch: py
     (fake / "drivers" / "_espeak.py").write_text(  # what pyttsx3 2.99 raises when libespeak-ng is missing
         "raise RuntimeError('This means you probably do not have eSpeak or eSpeak-ng installed!')\n")
     monkeypatch.setenv("PYTHONPATH", str(fake.parent))
-    with pytest.raises(SpeechUnavailable, match=r"espeak-ng is not installed.*sudo apt install espeak-ng\). Captions only\.$"):
+    with pytest.raises(SpeechUnavailable,
+                       match=r"espeak-ng is not installed.*sudo apt install espeak-ng\). Captions only\.$"):
         render_to_wav("hi", tmp_path / "x.wav")
     ok, message = probe()
     assert not ok and "sudo apt install espeak-ng" in message
@@ -209,9 +210,11 @@ def test_no_audio_device_degrades_to_captions_with_one_message(tmp_path: Path) -
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["kind"] == "SilentSpeaker" and res["done"]
     assert len(res["problems"]) == 1
-    assert "no audio output device" in res["problems"][0] and res["problems"][0].endswith("Captions only.")
-    ok, message = res["probe"]
-    assert not ok and "sound server" in message
+    message = res["problems"][0]
+    assert message.startswith("Speech output is unavailable (") and message.endswith("Captions only.")
+    assert "no audio output device" in message or "no audio player" in message
+    ok, doctor = res["probe"]
+    assert not ok and ("sound server" in doctor or "alsa-utils" in doctor)
 
 
 # ---------- real playback into the virtual speaker

