@@ -78,7 +78,7 @@ def test_reframe_uses_the_persons_own_sentence(book: ReplyBook) -> None:
 
 def test_progress_summarises_the_week(book: ReplyBook) -> None:
     text = book.reply(res("progress"), summary=SUMMARY).text
-    for piece in ("4 sessions", "3 of them", "22 minutes", "box breathing", "5 times", "lonely", "2 journal"):
+    for piece in ("4 sessions", "22 minutes", "box breathing", "5 times", "lonely", "2 journal"):
         assert piece in text, (piece, text)
     assert "one step toward connection" in text
     empty = book.reply(res("progress"), summary={"days": 7, "sessions": 0}).text
