@@ -70,7 +70,8 @@ class Companion:
         self.bus = EventBus()
         self.region = config.region or region_from_locale()
         self.snooze_handler: Callable[[int | None], None] | None = None  # set by the check-in scheduler
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # serialises commands (start, stop, toggle)
+        self._done_lock = threading.Lock()  # guards the end-of-session bookkeeping
         self._session: Session | None = None
         self._session_thread: threading.Thread | None = None
         self._session_done = threading.Event()
@@ -163,7 +164,8 @@ class Companion:
                 self.store.end_session(row_id, completed=completed, reason=reason)
             except Exception:
                 log.exception("could not record the end of a session")
-            with self._lock:
+            # Not self._lock: a stop() holding it joins this thread, which must be able to finish.
+            with self._done_lock:
                 if self._session is session:
                     self._session = None
                 self._last_result = result

@@ -227,5 +227,5 @@ def test_no_input_device_is_a_clear_error(monkeypatch):
 
 def test_missing_portaudio_names_the_package_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails like a missing library would
-    with pytest.raises(audio.MicrophoneError, match="sounddevice is missing|PortAudio"):
+    with pytest.raises(audio.MicrophoneError, match=r"sounddevice is missing|PortAudio"):
         audio.import_sounddevice()

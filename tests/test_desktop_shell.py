@@ -129,11 +129,17 @@ class FakeCompanion:
 
     def pause(self) -> None:
         self._record("pause")
-        self._paused.set()
+        if self.session_running and not self._paused.is_set():
+            self._paused.set()
+            self.bus.emit(Event("pause", 0.0))
+            self._set_state("paused")
 
     def resume(self) -> None:
         self._record("resume")
-        self._paused.clear()
+        if self._paused.is_set():
+            self._paused.clear()
+            self.bus.emit(Event("resume", 0.0))
+            self._set_state("session")
 
     def toggle_breathing(self) -> None:
         self._record("toggle_breathing")
@@ -331,8 +337,10 @@ def driver_main(argv: list[str]) -> int:
         print(json.dumps(forward({"cmd": "show"})), flush=True)
         return 0
     shell.app_ready.wait(10)
-    if args.status:
-        args.status.write_text(json.dumps(shell.describe()))
+    if args.status:  # written whole, then renamed: the test polls for it
+        partial = args.status.with_suffix(".tmp")
+        partial.write_text(json.dumps(shell.describe()))
+        partial.rename(args.status)
     return shell.run()
 
 
@@ -510,6 +518,7 @@ def test_no_tray_host_says_so_and_the_hotkey_still_works(bare_display: str, tmp_
 
 
 @pytest.mark.real
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_without_a_hotkey_backend_it_says_so_once_and_commands_work(xdisplay: str, tmp_path: Path) -> None:
     need("dbus-run-session")
@@ -524,6 +533,55 @@ def test_without_a_hotkey_backend_it_says_so_once_and_commands_work(xdisplay: st
         assert "companion breathe" in run.output
         reply = forward({"cmd": "breathe"})  # what the `companion breathe` desktop shortcut sends
         assert reply is not None and reply["ok"], reply
+        assert wait_for(lambda: run.events("start")), run.output
+    finally:
+        assert run.close() == 0, run.output
+
+
+@pytest.mark.timeout(60)
+def test_history_and_settings_open_real_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """History draws the picture from the real store and opens it; Settings creates the config file."""
+    if not real_app_available():
+        pytest.skip("the real app cannot be built here yet")
+    from companion.app import create_app
+    from companion.core import paths
+    from companion.desktop import shell as shell_mod
+    from companion.desktop.shell import DesktopShell, ShellOptions
+
+    opened: list[Path] = []
+    monkeypatch.setattr(shell_mod, "_open_file", opened.append)
+    notes: list[str] = []
+    shell = DesktopShell(lambda: create_app(silent=True), notice=notes.append,
+                         options=ShellOptions(tray=False, hotkey=False, pacer=False, scheduler=False))
+    shell.start()
+    try:
+        assert shell.app_ready.wait(30)
+        shell.action("history")
+        shell.action("settings")
+        assert wait_for(lambda: len(opened) == 2, timeout=30), notes
+    finally:
+        shell.close()
+    picture, config = opened
+    assert picture == paths.data_dir() / "history.png" and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert config == paths.config_file() and config.is_file()
+    assert any(str(picture) in n for n in notes) and any(str(config) in n for n in notes)
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_the_hotkey_comes_from_the_config_file(xdisplay: str, tmp_path: Path) -> None:
+    need("xdotool", "dbus-run-session")
+    from companion.core import paths
+
+    paths.config_file().write_text('[hotkey]\ncombo = "<ctrl>+<alt>+j"\n')
+    run = DesktopRun(tmp_path, env=real_app_env(), args=("--no-pacer", "--no-tray"))
+    try:
+        assert run.started()["hotkey"] == "on", run.output
+        xdotool("key", "ctrl+alt+b")  # the default no longer does anything
+        time.sleep(1.0)
+        assert run.events("start") == []
+        xdotool("key", "ctrl+alt+j")
         assert wait_for(lambda: run.events("start")), run.output
     finally:
         assert run.close() == 0, run.output

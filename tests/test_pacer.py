@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import need
@@ -117,8 +119,12 @@ def test_real_window_follows_the_voice_timeline(xdisplay: str, tmp_path: Path) -
     pacer.root.mainloop()
     x, y = pacer.win.winfo_rootx(), pacer.win.winfo_rooty()
     box = (x, y, x + pacer.win.winfo_width(), y + pacer.win.winfo_height())
+    model = pacer.model
     pacer.close()
     pacer.root.destroy()
+    app.bus = None  # drop the last references to Tk here: Tcl aborts when another thread frees them
+    pacer = None
+    gc.collect()
     assert not failures, failures
 
     teal = tuple(int(CIRCLE_COLOUR[i:i + 2], 16) for i in (1, 3, 5))
@@ -131,8 +137,63 @@ def test_real_window_follows_the_voice_timeline(xdisplay: str, tmp_path: Path) -
     # One clock: the window animated exactly the phases the voice timeline announced, at their planned times,
     # and never drew a phase before its planned start.
     voice = [(e.data["name"], e.data["cycle"], e.planned, e.data["seconds"]) for e in phases]
-    drawn = [(a.name, a.cycle, a.planned, a.seconds) for a in pacer.model.animated]
+    drawn = [(a.name, a.cycle, a.planned, a.seconds) for a in model.animated]
     assert drawn == voice and len(voice) == 4
-    assert all(a.shown >= a.planned for a in pacer.model.animated)
+    assert all(a.shown >= a.planned for a in model.animated)
     logged = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert [(r["name"], r["cycle"], r["planned"], r["seconds"]) for r in logged] == voice
+
+
+@pytest.mark.real
+@pytest.mark.timeout(60)
+def test_real_buttons_pause_resume_and_stop(xdisplay: str) -> None:
+    need("xdotool")
+    from companion.desktop.pacer import PacerWindow
+
+    app = FakeCompanion(cycles=20)
+    pacer = PacerWindow({"pause": app.pause, "resume": app.resume, "stop": app.stop})
+    app.bus.subscribe(pacer.submit)
+    ends: list[Event] = []
+    app.bus.subscribe(lambda e: ends.append(e) if e.kind == "end" else None)
+    seen: dict[str, str] = {}
+    failures: list[str] = []
+
+    def centre(widget: Any) -> tuple[str, str]:
+        return (str(widget.winfo_rootx() + widget.winfo_width() // 2),
+                str(widget.winfo_rooty() + widget.winfo_height() // 2))
+
+    def click(widget: Any) -> None:
+        x, y = centre(widget)
+        subprocess.run(["xdotool", "mousemove", x, y, "click", "1"], check=True, timeout=20)
+
+    def user() -> None:
+        try:
+            app.start_exercise("box")
+            if not wait_for(lambda: pacer.model.animated, timeout=20):
+                failures.append("the window never animated")
+                return
+            time.sleep(0.3)
+            click(pacer.pause_button)
+            if not wait_for(lambda: pacer.pause_button.cget("text") == "Resume", timeout=10):
+                failures.append("pause did not turn the button into Resume")
+            seen["paused_state"] = app.state
+            click(pacer.pause_button)
+            wait_for(lambda: pacer.pause_button.cget("text") == "Pause", timeout=10)
+            seen["resumed_state"] = app.state
+            click(pacer.stop_button)
+            if not wait_for(lambda: bool(ends), timeout=10):
+                failures.append("stop did not end the session")
+        finally:
+            pacer.call_soon(pacer.root.quit)
+
+    threading.Thread(target=user, daemon=True).start()
+    pacer.root.mainloop()
+    pacer.close()
+    pacer.root.destroy()
+    app.bus = None
+    pacer = None
+    gc.collect()
+    assert not failures, failures
+    assert [c[0] for c in app.calls if c[0] in ("pause", "resume", "stop")] == ["pause", "resume", "stop"]
+    assert seen == {"paused_state": "paused", "resumed_state": "session"}
+    assert ends[0].data["completed"] is False

@@ -43,7 +43,7 @@ def test_auto_without_a_vosk_model_uses_pocketsphinx_with_the_router_sentences()
 
 
 def test_free_speech_without_a_vosk_model_says_how_to_get_one():
-    with pytest.raises(OpenModeUnavailable, match="free speech needs a Vosk model.*you can type instead"):
+    with pytest.raises(OpenModeUnavailable, match=r"free speech needs a Vosk model.*you can type instead"):
         open_recognizer("auto", "open")
     with pytest.raises(RecognizerError, match="no Vosk model is installed"):
         open_recognizer("vosk")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from companion.core import safety
 
@@ -19,18 +21,44 @@ def lines(name: str) -> list[str]:
             if s.strip() and not s.startswith("#")]
 
 
+# Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
+# written and what the guard caught before it was tuned on them).
+BATCHES = ("", "2", "3", "4", "5", "6")
+CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
+SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
+
+
 def test_phrase_lists_are_big_enough() -> None:
     assert len(lines("crisis_phrases.txt")) >= 40
     assert len(lines("idioms.txt")) >= 20
+    assert len(lines("crisis_holdout.txt")) >= 60 and len(lines("safe_holdout.txt")) >= 60
+    assert len(lines("crisis_holdout2.txt")) >= 40 and len(lines("safe_holdout2.txt")) >= 40
 
 
-def test_every_crisis_phrase_is_caught() -> None:
-    missed = [p for p in lines("crisis_phrases.txt") if safety.check(p) is None]
+@pytest.mark.parametrize("name", CRISIS_FILES)
+def test_every_crisis_phrase_is_caught(name: str) -> None:
+    missed = [p for p in lines(name) if safety.check(p) is None]
     assert not missed, f"missed: {missed}"
 
 
-def test_no_idiom_is_flagged() -> None:
-    flagged = [(p, m.matched) for p in lines("idioms.txt") if (m := safety.check(p)) is not None]
+@pytest.mark.parametrize("name", SAFE_FILES)
+def test_no_idiom_or_ordinary_sentence_is_flagged(name: str) -> None:
+    flagged = [(p, m.matched) for p in lines(name) if (m := safety.check(p)) is not None]
+    assert not flagged, f"flagged: {flagged}"
+
+
+@pytest.mark.timeout(120)
+def test_holdouts_through_the_real_cli() -> None:
+    """The way the product is judged: `companion intent --json --stdin`, one process for every file."""
+    crisis = [p for name in CRISIS_FILES[1:] for p in lines(name)]
+    safe = [p for name in SAFE_FILES[1:] for p in lines(name)]
+    proc = run_cli("intent", "--json", "--stdin", input="\n".join(crisis + safe) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(row) for row in proc.stdout.splitlines()]
+    assert [a["text"] for a in answers] == crisis + safe
+    missed = [a["text"] for a in answers[:len(crisis)] if a["intent"] != "crisis"]
+    flagged = [a["text"] for a in answers[len(crisis):] if a["intent"] == "crisis"]
+    assert not missed, f"missed: {missed}"
     assert not flagged, f"flagged: {flagged}"
 
 
@@ -54,6 +82,43 @@ def test_found_inside_long_journal_text() -> None:
         ("Then I made tea. " * 200)
     m = safety.check(entry)
     assert m is not None and "better" in m.matched
+
+
+@pytest.mark.parametrize("text", [
+    # the screening dimensions in words the data files do not use
+    "i keep wishing i was dead", "whats the point of carrying on", "i cant see any reason to keep going",
+    "i dont think im going to be alive much longer", "ill be gone soon and nobody will care",
+    "im not safe right now", "i cant keep myself safe", "she wants to kill herself and she is me",
+    "how many sleeping pills would it take", "i have been planning how i would do it",
+    "i relapsed on sh", "the urge to cut is so strong", "id rather be dead than keep living like this",
+    "im so done i want to disappear and never be found", "i wrote a note for my family",
+])
+def test_meaning_not_sentences(text: str) -> None:
+    assert safety.check(text) is not None
+
+
+@pytest.mark.parametrize(("text", "figure"), [
+    ("i would rather die than sing in public", "i'd rather die than keep living like this"),
+    ("i want to end things with my boyfriend", "i want to end things"),
+    ("i cut myself a slice of bread", "i cut myself"),
+    ("i wish i could disappear from this party", "i wish i could disappear forever"),
+    ("im so full i could die", "im so sad i could die"),
+    ("i shoot myself in the foot every time", "i want to shoot myself"),
+    ("i dont want to live with my parents anymore", "i dont want to live anymore"),
+    ("i wont be here next week im on holiday", "i wont be here much longer"),
+    ("what is the point of living in london", "what is the point of living"),
+    ("nobody would miss me at the meeting", "nobody would miss me"),
+])
+def test_a_figure_of_speech_is_told_from_the_real_thing(text: str, figure: str) -> None:
+    """Each exclusion is narrow: the same words without the safe context still fire."""
+    assert safety.check(text) is None, text
+    assert safety.check(figure) is not None, figure
+
+
+def test_ill_means_i_will_only_where_it_cannot_mean_unwell() -> None:
+    assert safety.prepare("ill be gone by the morning") == "i will be gone by the morning"
+    assert safety.prepare("i feel ill today") == "i feel ill today"
+    assert safety.check("i have been ill for a week") is None
 
 
 def test_ordinary_sentences_pass() -> None:
@@ -104,3 +169,27 @@ def test_region_from_locale(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     assert safety.region_from_locale() == region
+
+
+def test_router_cache_key_survives_a_build_without_sources(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    """A frozen build ships no .py sources; the router (which runs this guard first) must still start."""
+    from companion.core import fuzzy, numbers, router
+
+    with_sources = router._fingerprint()
+    monkeypatch.setattr(fuzzy, "__file__", str(tmp_path / "missing" / "fuzzy.py"))
+    monkeypatch.setattr(numbers, "__file__", None)
+    frozen = router._fingerprint()
+    assert frozen != with_sources and len(frozen) == 20
+    assert router._fingerprint() == frozen  # stable, so the cache is reused
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(tmp_path / "cache"))
+    assert router.Router().route("i want to end it all").intent == "crisis"
+    assert list((tmp_path / "cache").glob(f"router-{frozen}.npz"))
+
+
+def test_pattern_data_is_whole() -> None:
+    """Every {group} a pattern names exists (a typo would silently match nothing), and the data compiles."""
+    guard = safety._guard()
+    for rx in (*guard.patterns, *guard.idioms):
+        assert not re.search(r"\{[a-z]+\}", rx.pattern), rx.pattern[:80]
+    assert len(guard.patterns) > 100 and len(guard.idioms) > 20

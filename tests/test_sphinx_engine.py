@@ -55,3 +55,62 @@ def test_several_utterances_in_a_row(rec, tmp_path):
 def test_open_mode_is_refused_with_the_fix():
     with pytest.raises(OpenModeUnavailable, match="companion model download"):
         SphinxRecognizer(SENTENCES, mode="open")
+
+
+def fsg_sentences(fsg: str) -> set[str]:
+    """Every word sequence the FSG text accepts (small grammars only)."""
+    arcs: dict[int, list[tuple[int, str]]] = {}
+    final = -1
+    for line in fsg.splitlines():
+        parts = line.split()
+        if parts[0] == "FINAL_STATE":
+            final = int(parts[1])
+        elif parts[0] == "TRANSITION":
+            arcs.setdefault(int(parts[1]), []).append((int(parts[2]), parts[4] if len(parts) > 4 else ""))
+    out, stack = set(), [(0, ())]
+    while stack:
+        state, words = stack.pop()
+        if state == final:
+            out.add(" ".join(words))
+        for target, word in arcs.get(state, []):
+            stack.append((target, (*words, word) if word else words))
+    return out
+
+
+def test_the_minimal_automaton_accepts_exactly_the_sentences():
+    from companion.speech.grammar import Grammar, to_fsg
+
+    sentences = ["stop", "stop now", "start box breathing for 3 minutes", "start box breathing for 4 minutes",
+                 "start square breathing for 3 minutes", "i don't know", "I feel lonely!"]
+    grammar = Grammar.build(sentences)
+    fsg = to_fsg(grammar)
+    assert fsg_sentences(fsg) == set(grammar.sentences)
+    assert "i feel lonely" in grammar.sentences and "i don't know" in grammar.sentences
+    # shared suffixes are merged: fewer states than a plain word tree would need
+    assert int(fsg.split("NUM_STATES ")[1].split()[0]) < sum(len(s.split()) for s in grammar.sentences)
+
+
+def test_jsgf_form_of_the_same_grammar_is_accepted_by_pocketsphinx(tmp_path):
+    from pocketsphinx import Decoder
+
+    from companion.speech.grammar import Grammar, to_jsgf
+
+    decoder = Decoder(dither=True, lm=None, loglevel="FATAL")
+    decoder.add_jsgf_string("g", to_jsgf(Grammar.build(["stop", "i feel lonely"])))
+    decoder.activate_search("g")
+    pcm = b"\0" * 8000 + espeak_wav16k("i feel lonely", tmp_path / "l.wav") + b"\0" * 16000
+    decoder.start_utt()
+    decoder.process_raw(pcm, False, True)
+    decoder.end_utt()
+    assert decoder.hyp().hypstr == "i feel lonely"
+
+
+def test_snapping_corrects_near_misses_and_rejects_the_rest():
+    from companion.speech.grammar import snap
+
+    sentences = ["box breathing for three minutes", "stop", "i feel lonely"]
+    assert snap("box breathing for three minute", sentences).sentence == "box breathing for three minutes"
+    assert snap("[unk] feel lonely", sentences).sentence == "i feel lonely"
+    assert snap("[unk] [unk] stop", sentences).sentence == ""
+    assert snap("the weather is lovely", sentences).accepted is False
+    assert snap("", sentences).sentence == ""

@@ -60,9 +60,14 @@ def cmd_tray(args: argparse.Namespace) -> int:
         shell.start()
     except AlreadyRunning:
         shell.close()
-        reply = forward({"cmd": "show"})
+        forward({"cmd": "show"})
         print(message("already_running", action="show itself"))
         return 0
+    except OSError as exc:  # the runtime dir is not ours / not writable
+        shell.close()
+        _notice(f"The companion cannot start its single-instance socket: {exc}. "
+                "Fix: set COMPANION_RUNTIME_DIR to a directory only you can write to.")
+        return 1
     _notice(message("running"))
     return shell.run()
 

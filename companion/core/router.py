@@ -114,6 +114,12 @@ def _cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("companion", appauthor=False))
 
 
+def _package_version() -> str:
+    from companion import __version__
+
+    return f"companion {__version__}"
+
+
 def _fingerprint() -> str:
     """Changes whenever the templates, examples or the code that learns from them change."""
     h = hashlib.sha256()
@@ -121,7 +127,10 @@ def _fingerprint() -> str:
     for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml")):
         h.update(name.encode() + folder.joinpath(name).read_bytes())
     for module in (__file__, fuzzy.__file__, numbers.__file__):
-        h.update(Path(module).read_bytes())
+        try:
+            h.update(Path(module).read_bytes())
+        except (OSError, TypeError):  # a frozen build ships no sources: key on the package version instead
+            h.update(_package_version().encode())
     try:
         from importlib.metadata import version
 

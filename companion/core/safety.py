@@ -21,6 +21,10 @@ from companion.core.fuzzy import normalize
 _HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) "
                      r"(like|really|just|literally|honestly|actually|seriously|kind of|sort of|kinda|truly|"
                      r"totally|simply) ")
+# "ill" typed or heard without its apostrophe is "i'll" unless a word says it means unwell
+_ILL = re.compile(r"\bill (?!(with|from|for|health|and|in|at|today|again|or|effects|person|people|patient|"
+                  r"advised|feeling|as|to|of|lately|all|since|after|because|but|so|this|last|recently|"
+                  r"yesterday|now|too|enough|tonight|the|a)\b)")
 _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
 
 
@@ -102,6 +106,7 @@ def prepare(text: str) -> str:
     clean = _correct(normalize(text[:_MAX_SCAN]), guard)
     # joined words a recognizer splits: "my self" → "myself"
     clean = re.sub(r"\b(my|me) self\b", "myself", clean)
+    clean = _ILL.sub("i will ", clean)
     for rx in guard.idioms:
         clean = rx.sub(" , ", clean)
     # hedges between the words that matter: "i want to like just die" → "i want to die"

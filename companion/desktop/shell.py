@@ -75,8 +75,6 @@ class DesktopShell:
         self.scheduler: Any = None
         self.server: InstanceServer | None = None
         self._unsubscribe: list[Callable[[], None]] = []
-        self.events: list[Event] = []  # every bus event seen, with arrival times in `event_arrivals`
-        self.event_arrivals: list[float] = []
 
     # --- the worker: one place where app commands run ------------------------------------------------------
     def _mark(self, what: str) -> None:
@@ -127,8 +125,6 @@ class DesktopShell:
         self._refresh_look()
 
     def _on_event(self, event: Event) -> None:
-        self.events.append(event)
-        self.event_arrivals.append(time.monotonic())
         if event.kind == "state":
             self._refresh_look()
 

@@ -276,6 +276,7 @@ class Endpointer:
         self.max_seconds = max_seconds
         self.on_partial = on_partial
         self.vad = vad or make_vad()
+        self.vad.reset()  # Silero carries state from the audio before; each utterance starts fresh
         self._frame_bytes = self.vad.frame_samples * 2
         self._frame_s = self.vad.frame_samples / RATE
         self._pending = b""
@@ -482,6 +483,7 @@ class BargeInDetector:
         self.echo_margin = echo_margin
         self.trailing_silence = trailing_silence
         self.words = words
+        self._vad = make_vad()  # loaded once, reset per utterance
         self._echo: collections.deque[tuple[float, float]] = collections.deque(maxlen=round(1.5 / FRAME_S))
         self._t = 0.0
         self._new()
@@ -489,7 +491,7 @@ class BargeInDetector:
     def _new(self) -> None:
         self._base = self._t
         self._ep = Endpointer(self.recognizer, trailing_silence=self.trailing_silence, no_speech_timeout=1e9,
-                              max_seconds=2.0)
+                              max_seconds=2.0, vad=self._vad)
         self._floor = 0.0
         self._peak = 0.0
 

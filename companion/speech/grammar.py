@@ -1,5 +1,5 @@
-"""Template sentences → what each recognizer can use: JSGF for PocketSphinx, a word list for Vosk, and snapping
-a transcript to the nearest template sentence. Never lets a word the model lacks reach an engine."""
+"""Template sentences → what each recognizer can use: a word automaton (FSG) or JSGF for PocketSphinx, a word
+list for Vosk, and snapping a transcript to the nearest sentence. Never lets a word the model lacks through."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 _LOGGER = logging.getLogger(__name__)
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 #: Highest word-level edit distance (normalised to 0..1) at which a transcript still snaps to a sentence.
 DEFAULT_SNAP_CUTOFF = 0.34
@@ -97,17 +97,20 @@ class Snap:
         return bool(self.sentence)
 
 
-def snap(heard: str, sentences: Sequence[str], cutoff: float = DEFAULT_SNAP_CUTOFF) -> Snap:
+def snap(heard: str, sentences: Sequence[str], cutoff: float = DEFAULT_SNAP_CUTOFF, *,
+         split: Sequence[Sequence[str]] | None = None) -> Snap:
     """Nearest template sentence by word-level edit distance (as wyoming-vosk corrects Vosk output).
 
-    Unknown-word tokens count as mismatches, so a mostly-unknown utterance is rejected rather than guessed."""
+    Unknown-word tokens count as mismatches, so a mostly-unknown utterance is rejected rather than guessed.
+    `split`: the sentences already split into words (saves ~7 ms per call on 15,000 sentences)."""
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
     words = [w for w in normalize(heard).split() if w]
     if not words or not sentences:
         return Snap(heard, "", 1.0)
-    best = process.extractOne(words, [s.split() for s in sentences], scorer=Levenshtein.normalized_distance,
+    best = process.extractOne(words, split if split is not None else [s.split() for s in sentences],
+                              scorer=Levenshtein.normalized_distance,
                               score_cutoff=cutoff)
     if best is None:
         return Snap(heard, "", 1.0)

@@ -67,6 +67,21 @@ def installed_vosk_model(lang: str = "en") -> Path | None:
     return finder(lang) if finder else None
 
 
+def _incomplete_models_hint() -> str:
+    """Names a model folder that is there but unusable (an interrupted download or copy), if any."""
+    try:
+        from companion.speech import models
+
+        broken = [m for m in models.installed_models(include_incomplete=True) if m.problems]
+    except Exception:  # the manager is optional here and its own errors are reported by `companion model`
+        return ""
+    if not broken:
+        return ""
+    m = broken[0]
+    return (f"the Vosk model in {m.path} is not usable: {'; '.join(m.problems)}. Reinstall it with "
+            "`companion model download` (or `companion model install DIR`), or use --engine pocketsphinx")
+
+
 def open_recognizer(engine: str = "auto", mode: str = "command", *,
                     sentences: Sequence[str] | None = None, model_dir: Path | None = None) -> Recognizer:
     """Opens an engine. `auto`: Vosk when a model is installed, else PocketSphinx (command mode only).
@@ -86,7 +101,7 @@ def open_recognizer(engine: str = "auto", mode: str = "command", *,
                                   sentences=(sentences if sentences is not None else
                                              template_sentences() if mode == "command" else ()))
         if engine == "vosk":
-            raise RecognizerError(NO_VOSK_HINT)
+            raise RecognizerError(_incomplete_models_hint() or NO_VOSK_HINT)
     if mode == "open":
         raise OpenModeUnavailable(OPEN_MODE_HINT)
     from companion.speech.sphinx_engine import SphinxRecognizer

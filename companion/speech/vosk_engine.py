@@ -171,6 +171,7 @@ class VoskRecognizer:
             self.words = []
             self._rec = vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
         self._rec.SetWords(True)
+        self._split = [sentence.split() for sentence in self.grammar.sentences]
         self._segments: list[dict[str, Any]] = []
         self.last_raw = ""
         self.last_words: list[dict[str, Any]] = []
@@ -201,7 +202,7 @@ class VoskRecognizer:
         self._rec.Reset()
         if self.mode == "open" or not self.last_raw:
             return self.last_raw
-        return snap(self.last_raw, self.grammar.sentences, self.snap_cutoff).sentence
+        return snap(self.last_raw, self.grammar.sentences, self.snap_cutoff, split=self._split).sentence
 
     def reset(self) -> None:
         self._rec.Reset()

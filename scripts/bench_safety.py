@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Crisis guard: how much of each phrase file it catches (through the real `companion intent --json --stdin`,
+one subprocess per file) and what it costs per utterance in process (median, p95, p99; goal < 0.2 ms median),
+against the text normalisation alone as a baseline measured in the same run.
+
+Usage: .venv/bin/python scripts/bench_safety.py [--n 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = REPO / "tests" / "data"
+BATCHES = ("", "2", "3", "4", "5", "6")  # blind batches, in the order they were written
+CRISIS = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
+SAFE = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
+
+
+def lines(name: str) -> list[str]:
+    path = DATA / name
+    if not path.exists():
+        return []
+    return [s.strip() for s in path.read_text(encoding="utf-8").splitlines()
+            if s.strip() and not s.startswith("#")]
+
+
+def through_cli(texts: list[str]) -> list[str]:
+    """Intent of each line as the installed CLI answers it."""
+    cli = REPO / ".venv" / "bin" / "companion"
+    cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "companion"]
+    out = subprocess.run([*cmd, "intent", "--json", "--stdin"], input="\n".join(texts) + "\n",
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    return [json.loads(row)["intent"] for row in out.splitlines()]
+
+
+def timed(fn, texts: list[str]) -> list[float]:
+    out = []
+    for t in texts:
+        start = time.perf_counter()
+        fn(t)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def summary(ms: list[float]) -> str:
+    q = statistics.quantiles(ms, n=100)
+    return f"median {statistics.median(ms):.4f} ms, p95 {q[94]:.4f} ms, p99 {q[98]:.4f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="utterances timed")
+    args = parser.parse_args()
+
+    print("| file | kind | flagged as crisis | lines | verdict |")
+    print("|---|---|---:|---:|---|")
+    for names, want in ((CRISIS, True), (SAFE, False)):
+        for name in names:
+            texts = lines(name)
+            if not texts:
+                continue
+            flagged = [t for t, i in zip(texts, through_cli(texts), strict=True) if i == "crisis"]
+            bad = len(texts) - len(flagged) if want else len(flagged)
+            verdict = "all caught" if want and not bad else "none flagged" if not bad else f"{bad} wrong"
+            print(f"| {name} | {'crisis' if want else 'safe'} | {len(flagged)} | {len(texts)} | {verdict} |")
+
+    from companion.core import safety
+    from companion.core.fuzzy import normalize
+
+    base = [row.split("\t")[0] for row in lines("intent_eval.tsv")]
+    for name in (*CRISIS, *SAFE):
+        base += lines(name)
+    rng = random.Random(5)
+    texts = [rng.choice(base) for _ in range(args.n)]
+    texts = [("um " + t.upper() + "?") if rng.random() < 0.3 else t for t in texts]
+    start = time.perf_counter()
+    safety._guard.cache_clear()
+    safety._guard()
+    load_ms = (time.perf_counter() - start) * 1000
+    for t in texts[:200]:  # warm caches (regex, rapidfuzz import)
+        safety.check(t)
+    print()
+    print(f"guard load (compile {len(safety._guard().patterns)} patterns, "
+          f"{len(safety._guard().idioms)} idioms): {load_ms:.1f} ms")
+    print(f"normalize() alone (baseline), {args.n} utterances: {summary(timed(normalize, texts))}")
+    print(f"safety.check(), {args.n} utterances: {summary(timed(safety.check, texts))}")
+    calm = [row.split("\t")[0] for row in lines("intent_eval.tsv") if not row.endswith("crisis\t")]
+    calm = [t for t in calm + lines("idioms.txt") if safety.check(t) is None]
+    calm_texts = [rng.choice(calm) for _ in range(args.n)]
+    print(f"safety.check(), {args.n} non-crisis utterances (every pattern runs): "
+          f"{summary(timed(safety.check, calm_texts))}")
+    long_entry = " ".join(base[:400])
+    print(f"safety.check() on a {len(long_entry):,}-character journal entry: "
+          f"{summary(timed(safety.check, [long_entry] * 50))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
