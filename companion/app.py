@@ -67,6 +67,7 @@ class Companion:
         self.library = library or load_library(user_exercises_dir())
         self.clock: Clock = clock or RealClock()
         self.lines = lines or Lines.load()
+        self.checkin_lines = Lines.load("checkins.yaml")
         self.bus = EventBus()
         self.region = config.region or region_from_locale()
         self.snooze_handler: Callable[[int | None], None] | None = None  # set by the check-in scheduler
@@ -96,6 +97,15 @@ class Companion:
     @property
     def last_result(self) -> SessionResult | None:
         return self._last_result
+
+    @property
+    def expecting_answer(self) -> bool:
+        """True while the companion's own last question (check-in, offer, follow-up) waits for an answer."""
+        return self._expect is not None
+
+    def mark_listening(self, listening: bool) -> None:
+        """A front end that opens the microphone itself (the voice loop) shows it as talk() does."""
+        self._set_state("listening" if listening else self._idle_state())
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
@@ -382,15 +392,18 @@ class Companion:
 
     def _ask_checkin(self, source: str) -> None:
         self._expect = _Expectation("checkin", source=source)
-        self.say(self.lines.pick("checkin_question"))
+        self.say(self.checkin_lines.pick("questions"))
 
     def snooze_checkins(self, minutes: int | None) -> None:
         """"Not now": no check-ins for a while (None = until tomorrow, 0 = resume)."""
         if self.snooze_handler is not None:
             self.snooze_handler(minutes)
         if minutes == 0:
-            return
-        self.say(self.lines.pick("snoozed_until_tomorrow" if minutes is None else "snoozed"))
+            self.say(self.checkin_lines.pick("snoozed.resumed"))
+        elif minutes is None:
+            self.say(self.checkin_lines.pick("snoozed.tomorrow"))
+        else:
+            self.say(self.checkin_lines.pick("snoozed.minutes", minutes=minutes))
 
     # ----- listening --------------------------------------------------------------------------------------
     def listen_mode(self) -> str:

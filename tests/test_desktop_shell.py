@@ -380,7 +380,7 @@ def test_menu_actions_become_companion_commands(shell_without_display: Any) -> N
     names = [c for c in app.calls if c[0] != "stop"]
     assert names[:6] == [("start_exercise", "4-7-8"), ("start_exercise", "ground"),
                          ("start_exercise", "compassion"), ("start_exercise", "journal"),
-                         ("check_in", "tray"), ("talk", None)]
+                         ("check_in", "click"), ("talk", None)]
     assert ("stop", None) in app.calls
 
 

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "companion.cli.doctor",     # doctor
     "companion.cli.intent",     # intent
     "companion.cli.listen",     # listen
+    "companion.cli.talk",       # talk, checkin (by voice)
     "companion.cli.model",      # model download/install/list/remove
     "companion.cli.desktop",    # tray
     "companion.cli.autostart",  # autostart on|off

@@ -21,15 +21,22 @@ class Lines:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls) -> Lines:
-        text = resources.files("companion.data").joinpath("app_lines.yaml").read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) or {}
+    def load(cls, filename: str = "app_lines.yaml") -> Lines:
+        """Reads a data file; nested sections become dotted keys ("snoozed.minutes")."""
+        text = resources.files("companion.data").joinpath(filename).read_text(encoding="utf-8")
         table: dict[str, list[str]] = {}
-        for key, value in raw.items():
-            variants = [value] if isinstance(value, str) else list(value or [])
+
+        def add(prefix: str, node: Any) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    add(f"{prefix}.{key}" if prefix else str(key), value)
+                return
+            variants = [node] if isinstance(node, str) else list(node or [])
             if not variants or not all(isinstance(v, str) and v.strip() for v in variants):
-                raise ValueError(f"app_lines.yaml: '{key}' needs one or more non-empty lines")
-            table[str(key)] = variants
+                raise ValueError(f"{filename}: '{prefix}' needs one or more non-empty lines")
+            table[prefix] = variants
+
+        add("", yaml.safe_load(text) or {})
         return cls(table)
 
     def pick(self, key: str, **fields: Any) -> str:

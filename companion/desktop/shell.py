@@ -73,6 +73,8 @@ class DesktopShell:
         self.hotkey: Any = None
         self.pacer: Any = None
         self.scheduler: Any = None
+        self._notify: Any = None  # Notifier, False when unavailable, None before the first try
+        self._notify_turn = 0
         self.server: InstanceServer | None = None
         self._unsubscribe: list[Callable[[], None]] = []
 
@@ -156,7 +158,7 @@ class DesktopShell:
         if kind == "talk":
             return app.talk()
         if kind == "check_in":
-            return app.check_in(source="tray")
+            return app.check_in(source="click")
         if kind == "stop":
             return app.stop()
         if kind == "pause":
@@ -255,8 +257,7 @@ class DesktopShell:
                 presence = Presence()
             except ImportError:
                 log.info("presence checks unavailable; check-ins are not skipped for fullscreen or idle")
-            sched = CheckinScheduler(settings, presence=presence, on_due=lambda: self.submit(
-                lambda: self.app.check_in(source="schedule")))
+            sched = CheckinScheduler(settings, presence=presence, on_due=lambda: self.submit(self._check_in_due))
 
             def snooze(minutes: int | None) -> None:
                 if minutes == 0:
@@ -272,6 +273,39 @@ class DesktopShell:
             log.warning("check-ins are off: %s", exc)
             self.status.scheduler = "unavailable"
             self.status.notes.append(f"check-ins are off: {exc}")
+
+    def _check_in_due(self) -> None:
+        """A scheduled check-in: the spoken question plus a notification that can be clicked or ignored."""
+        if self.app.session_running:
+            return  # never interrupt an exercise
+        self.app.check_in(source="scheduled")
+        notifier = self._notifier()
+        if notifier is None:
+            return
+        from companion.desktop.schedule import CheckinTexts
+
+        texts = CheckinTexts.load()
+        self._notify_turn += 1
+        actions = texts.actions if notifier.supports_actions else {}
+        notifier.notify(texts.pick("titles", self._notify_turn), texts.pick("bodies", self._notify_turn), actions)
+
+    def _notifier(self) -> Any:
+        """Opens the desktop notification connection once; None (said once in the log) where there is none."""
+        if self._notify is None:
+            try:
+                from companion.desktop.notify import Notifier
+
+                self._notify = Notifier.open(on_action=self._on_notification_action) or False
+            except Exception as exc:
+                log.info("desktop notifications unavailable: %s", exc)
+                self._notify = False
+        return self._notify or None
+
+    def _on_notification_action(self, _nid: int, key: str) -> None:
+        if key == "talk":
+            self.submit(self.app.talk)
+        elif key == "later":
+            self.submit(lambda: self.app.snooze_checkins(30))
 
     def _start_tray(self) -> None:
         from companion.desktop.tray import Tray, choose_backend, tray_host_present
@@ -400,6 +434,8 @@ class DesktopShell:
             self.tray.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self._notify:
+            self._notify.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._commands.put(None)

@@ -6,6 +6,7 @@ It never synthesises speech and never blocks longer than asked: every wait has a
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,8 @@ import wave
 from pathlib import Path
 
 DEVICE_CHECK_TIMEOUT = 5.0
+
+log = logging.getLogger(__name__)
 
 
 def player_command() -> list[str] | None:
@@ -76,6 +79,6 @@ def check_output_device(command: list[str] | None = None,
             play.wait(1.0)
             return f"the audio output did not respond within {timeout:.0f} s"
         if code != 0:
-            detail = play.error_text()
-            return "no audio output device was found" + (f" ({detail})" if detail else "")
+            log.info("audio output check: %s exited with %s: %s", command[0], code, play.error_text())
+            return "no audio output device was found"
     return None

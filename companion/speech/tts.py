@@ -35,8 +35,8 @@ RATE_MIN, RATE_MAX = 80, 400
 WORKER_START_TIMEOUT = 20.0
 RENDER_LOOKAHEAD = 2  # rendered lines waiting to play while one plays
 _WORKER = Path(__file__).with_name("_tts_worker.py")
-_VOICES_HINT = ("`companion doctor` lists the voice ids you can use; "
-                "leave the voice empty for the default voice")
+_VOICES_HINT = ("`espeak-ng --voices` lists them (a Language such as en-us, a File such as gmw/en-us, "
+                "or a name such as \"English (America)\" all work); leave it empty for the default voice")
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,13 @@ def _resolve_voice(voice: str | None, voices: list[Voice], default: str) -> str:
     if voice is None or not voice.strip():
         return default
     key = voice.strip().lower()
-    for match in (lambda v: v.id.lower() == key, lambda v: v.name.lower() == key,
+    for match in (lambda v: v.id.lower() == key, lambda v: v.name.lower() == key.replace("_", " "),
                   lambda v: v.id.lower().rsplit("/", 1)[-1] == key,
                   lambda v: key in (lang.lower() for lang in v.languages)):
         for v in voices:
             if match(v):
                 return v.id
-    examples = ", ".join(v.id for v in voices if "/en" in v.id)[:120] or ", ".join(v.id for v in voices[:5])
-    raise ValueError(f"Unknown voice {voice!r}. {_VOICES_HINT} (for example: {examples}).")
+    raise ValueError(f"Unknown voice {voice!r}. {_VOICES_HINT}.")
 
 
 class _Worker:
@@ -257,8 +256,9 @@ class Pyttsx3Speaker:
     def say(self, text: str) -> SpokenLine:
         line = SpokenLine(text)
         with self._cond:
-            if self._closed:
-                raise RuntimeError("this speaker is closed")
+            if self._closed:  # a line said while shutting down is dropped, never an error for the caller
+                line._finish(False, "the speaker is closed")
+                return line
             self._to_render.append(line)
             self._cond.notify_all()
         return line
@@ -296,7 +296,8 @@ class Pyttsx3Speaker:
             self._closed = True
             self._cond.notify_all()
         for t in self._threads:
-            t.join(5.0)
+            if t is not threading.current_thread():  # close() may come from an on_problem handler
+                t.join(5.0)
         self._worker.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
