@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_desktop_shell import FakeCompanion
 import test_notify
+from test_desktop_shell import FakeCompanion
 from test_notify import RecordingServer, wait_for
 
 private_bus = test_notify.private_bus  # the notification tests' fixtures: a private bus and a recording server
