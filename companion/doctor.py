@@ -156,7 +156,7 @@ print(json.dumps({"inputs": sum(1 for d in devices if d["max_input_channels"] > 
                   "outputs": sum(1 for d in devices if d["max_output_channels"] > 0),
                   "input": default("input"), "output": default("output")}))
 """
-AUDIO_FIX = "sudo apt install libportaudio2, and start PulseAudio or PipeWire (or plug in a microphone)"
+AUDIO_FIX = "sudo apt install libportaudio2, and start PulseAudio or PipeWire (or connect a microphone or speakers)"
 
 
 def check_audio() -> list[Check]:

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import need, run_cli
 
 from companion import doctor
 from companion.core import paths
@@ -157,3 +157,12 @@ def test_doctor_loads_no_recognizer_model() -> None:
                           timeout=90)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == "[]", done.stdout
+
+
+def test_doctor_lists_the_voice_ids_config_accepts() -> None:
+    need("espeak-ng")
+    done = run_cli("doctor", "--voices", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    voices = json.loads(done.stdout)
+    ids = {v["id"] for v in voices}
+    assert "gmw/en-us" in ids and len(ids) == len(voices) > 10

@@ -23,7 +23,7 @@ def lines(name: str) -> list[str]:
 
 # Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
 # written and what the guard caught before it was tuned on them).
-BATCHES = ("", "2", "3", "4", "5", "6")
+BATCHES = ("", "2", "3", "4", "5", "6", "7")
 CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 
@@ -193,3 +193,32 @@ def test_pattern_data_is_whole() -> None:
     for rx in (*guard.patterns, *guard.idioms):
         assert not re.search(r"\{[a-z]+\}", rx.pattern), rx.pattern[:80]
     assert len(guard.patterns) > 100 and len(guard.idioms) > 20
+
+
+def test_a_broken_guard_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Damaged pattern data must not silently turn the guard off: the router answers crisis instead."""
+    from companion.core import router
+
+    def broken(text: str) -> None:
+        raise ValueError("damaged crisis.yaml")
+
+    monkeypatch.setattr(safety, "check", broken)
+    assert router.get_router().route("box breathing for three minutes").intent == "crisis"
+
+
+FRAMES = ("i want to {}", "i just wanna {}", "i keep thinking i should {}", "part of me wants to {}",
+          "i feel like i should {}", "maybe i should just {}", "im going to {}", "ive decided to {}",
+          "im ready to {}", "i wish i could {}", "is it bad that i want to {}", "what if i just {}",
+          "i really think its time to {}", "all i want is to {}", "i would like to {}", "im tempted to {}",
+          "um i like kinda want to {}", "i have been planning to {}", "i might as well {}", "i am so close to {}")
+CORES = ("die", "kill myself", "end it all", "end my life", "end things", "not be here anymore", "disappear forever",
+         "not wake up", "stop existing", "hurt myself", "cut myself", "overdose", "jump off a bridge", "hang myself",
+         "take all my pills", "unalive myself", "go to sleep forever", "off myself", "give up on life",
+         "take my own life", "not exist", "be dead", "stop living", "leave this world", "put an end to it all",
+         "say goodbye for good", "go away forever", "not be around anymore", "be with my dad in heaven", "kms")
+
+
+def test_every_frame_with_every_core() -> None:
+    """Generalisation, not memory: each way of leaning towards it, joined to each act or state."""
+    missed = [f.format(c) for f in FRAMES for c in CORES if safety.check(f.format(c)) is None]
+    assert not missed, f"{len(missed)} missed, e.g. {missed[:10]}"

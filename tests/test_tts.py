@@ -138,7 +138,7 @@ def test_voice_choice_changes_the_audio_and_voices_are_listed(tmp_path: Path) ->
 @pytest.mark.timeout(60)
 def test_bad_voice_and_rate_get_clear_errors(tmp_path: Path) -> None:
     need("espeak-ng")
-    with pytest.raises(ValueError, match=r"Unknown voice 'no-such-voice'.*espeak-ng --voices"):
+    with pytest.raises(ValueError, match=r"Unknown voice 'no-such-voice'.*companion doctor --voices"):
         render_to_wav("hi", tmp_path / "x.wav", voice="no-such-voice")
     for bad in (79, 401, 0, "fast"):
         with pytest.raises(ValueError, match="80 to 400"):
@@ -223,6 +223,8 @@ def test_no_audio_device_degrades_to_captions_with_one_message(tmp_path: Path) -
 @pytest.mark.timeout(120)
 def test_playback_reaches_the_speaker_and_matches_the_rendered_wav(speaker_env: dict[str, str],
                                                                    tmp_path: Path) -> None:
+    ok, message = probe()
+    assert ok and "Speech out works" in message and "voices" in message
     text = "I am here with you. Let us breathe slowly."
     ref = to16k(render_to_wav(text, tmp_path / "ref.wav"), tmp_path / "ref16.wav")
     cap = MonitorCapture(speaker_env)

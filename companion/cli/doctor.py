@@ -17,10 +17,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Checks what works here and what is missing, with the fix for each. "
         "Lines: ✓ works, ✗ missing (with a fix), ! works partly or could not be checked.")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.add_argument("--voices", action="store_true", help="list the voice ids [voice] name accepts")
     doctor.set_defaults(func=cmd_doctor)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.voices:
+        return list_voices(as_json=args.json)
     if not args.json:
         print("Checking this computer (a few seconds)...", flush=True)
     checks = run_checks()
@@ -32,4 +35,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     counts = {status: sum(1 for c in checks if c.status == status) for status in (OK, MISSING, WARN)}
     print(f"\n{counts[OK]} working, {counts[MISSING]} missing, {counts[WARN]} to look at. "
           "Missing parts are optional: companion uses what is there.")
+    return 0
+
+
+def list_voices(*, as_json: bool) -> int:
+    """The voices speech out can use, for `name` in the [voice] section of config.toml."""
+    try:
+        from companion.speech.tts import list_voices as voices
+    except ImportError as exc:
+        print(f"companion: speech output is not available: {exc}")
+        return 1
+    try:
+        found = voices()
+    except (RuntimeError, OSError) as exc:
+        print(f"companion: could not list voices: {exc}")
+        return 1
+    if as_json:
+        print(json.dumps([{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found], indent=2))
+        return 0
+    for voice in found:
+        print(f"{voice.id:<28} {voice.name:<32} {', '.join(voice.languages)}")
+    example = found[0].id if found else "en-us"
+    print(f"\n{len(found)} voices. Put an id in config.toml, e.g. [voice] name = \"{example}\"")
     return 0

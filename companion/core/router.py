@@ -140,6 +140,16 @@ def _fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
+def _guard_fires(text: str) -> bool:
+    """The crisis guard's verdict; a guard that breaks (say, damaged pattern data) fails closed, so nothing
+    is waved through as an ordinary request."""
+    try:
+        return safety.check(text) is not None
+    except Exception:
+        log.exception("crisis guard failed; answering as crisis")
+        return True
+
+
 class Router:
     """Understands one utterance at a time; safe to share between threads (it holds no per-call state).
 
@@ -236,7 +246,7 @@ class Router:
         context = context or RouteContext()
         if not isinstance(text, str):
             text = str(text)
-        if safety.check(text) is not None:
+        if _guard_fires(text):
             return IntentResult(text, "crisis", 1.0, {})
         key = _key(text[:MAX_CHARS])
         if not key:

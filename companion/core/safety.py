@@ -19,8 +19,9 @@ import yaml
 from companion.core.fuzzy import normalize
 
 _HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) "
-                     r"(like|really|just|literally|honestly|actually|seriously|kind of|sort of|kinda|truly|"
-                     r"totally|simply) ")
+                     r"(really|just|literally|honestly|actually|seriously|kind of|sort of|kinda|truly|"
+                     r"totally|simply) "
+                     r"|\b(to|i|want|wanna|going|gonna) like ")  # not "would like": that is a wish
 # "ill" typed or heard without its apostrophe is "i'll" unless a word says it means unwell
 _ILL = re.compile(r"\bill (?!(with|from|for|health|and|in|at|today|again|or|effects|person|people|patient|"
                   r"advised|feeling|as|to|of|lately|all|since|after|because|but|so|this|last|recently|"
@@ -111,7 +112,7 @@ def prepare(text: str) -> str:
         clean = rx.sub(" , ", clean)
     # hedges between the words that matter: "i want to like just die" → "i want to die"
     for _ in range(3):
-        clean = _HEDGES.sub(r"\1 ", clean)
+        clean = _HEDGES.sub(lambda m: f"{m.group(1) or m.group(3)} ", clean)
     return " ".join(clean.split())
 
 

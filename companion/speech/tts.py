@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import queue
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +37,16 @@ RATE_MIN, RATE_MAX = 80, 400
 WORKER_START_TIMEOUT = 20.0
 RENDER_LOOKAHEAD = 2  # rendered lines waiting to play while one plays
 _WORKER = Path(__file__).with_name("_tts_worker.py")
-_VOICES_HINT = ("`espeak-ng --voices` lists them (a Language such as en-us, a File such as gmw/en-us, "
+WORKER_ENV = "COMPANION_TTS_WORKER"  # a frozen app has no Python to run _tts_worker.py with: see _worker_command
+
+
+def _worker_command() -> tuple[list[str], dict[str, str] | None]:
+    """How to start the speech process. A frozen (PyInstaller) app re-runs itself with COMPANION_TTS_WORKER=1;
+    its entry point must then call companion.speech._tts_worker.main() instead of the CLI."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable], dict(os.environ, **{WORKER_ENV: "1"})
+    return [sys.executable, str(_WORKER)], None
+_VOICES_HINT = ("`companion doctor --voices` lists them (a Language such as en-us, a File such as gmw/en-us, "
                 "or a name such as \"English (America)\" all work); leave it empty for the default voice")
 
 
@@ -88,8 +99,9 @@ class _Worker:
     """Client for one `_tts_worker.py` process: start it, ask it to render, restart or close it."""
 
     def __init__(self) -> None:
+        command, env = _worker_command()
         try:
-            self._proc = subprocess.Popen([sys.executable, str(_WORKER)], stdin=subprocess.PIPE,
+            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                           encoding="utf-8", bufsize=1)
         except OSError as e:
@@ -232,6 +244,7 @@ class Pyttsx3Speaker:
             raise
         self.voices = self._worker.voices
         self._dir = Path(tempfile.mkdtemp(prefix="companion-speech-"))
+        weakref.finalize(self, shutil.rmtree, self._dir, True)  # also when close() is never called
         self._names = itertools.count()
         self._cond = threading.Condition()
         self._to_render: deque[SpokenLine] = deque()

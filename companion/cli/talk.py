@@ -1,0 +1,128 @@
+"""`companion talk` and `companion checkin`: the conversation by voice, in a terminal, with captions.
+
+Arguments and printing only: listening is the voice loop's (companion.voice), meaning the router's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("auto", "vosk", "pocketsphinx")
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seconds must be a number, got '{value}'") from None
+    if not 1 <= seconds <= 120:
+        raise argparse.ArgumentTypeError(f"seconds must be from 1 to 120, got {value}")
+    return seconds
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--silent", action="store_true", help="captions only, no speech")
+    parser.add_argument("--events", metavar="FILE", type=Path,
+                        help="write one JSON line per session event (t, planned, event, name, cycle…)")
+    parser.add_argument("--seconds", type=_seconds, metavar="N",
+                        help="give up listening after N seconds without speech (default: from config)")
+    parser.add_argument("--engine", choices=ENGINES, help="recognizer (default: from config, usually auto)")
+    parser.add_argument("--device", default=None, help="input device number or name (see `python -m sounddevice`)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("talk", help="say something to the companion (listens now, like the tray's Talk to me)",
+                       description="Listens now and acts on what it hears, then keeps listening while the "
+                       "conversation or the session it started waits for an answer. The microphone is open "
+                       "only while listening; during a session only for the words stop and pause.")
+    p.add_argument("--once", action="store_true", help="hear one utterance only, then act on it and exit")
+    _common(p)
+    p.set_defaults(func=cmd_talk)
+
+    p = sub.add_parser("checkin", help="a spoken check-in now: how are you feeling?",
+                       description="Asks how you are, listens, keeps the feeling in your history and offers "
+                       "a fitting exercise. Without a microphone it reads your typed answers instead.")
+    _common(p)
+    p.set_defaults(func=cmd_checkin)
+
+
+def _notice(message: str) -> None:
+    print(f"companion: {message}", file=sys.stderr, flush=True)
+
+
+def _listening(mode: str) -> None:
+    what = "free speech" if mode == "open" else "the companion's phrases"
+    print(f"companion: listening ({what})…", file=sys.stderr, flush=True)
+
+
+def _typed() -> str | None:
+    """The fallback without a microphone: one typed line (None at the end of input)."""
+    if sys.stdin is None or sys.stdin.closed:
+        return None
+    if sys.stdin.isatty():
+        print("you> ", end="", flush=True)
+    try:
+        line = sys.stdin.readline()
+    except (OSError, ValueError):
+        return None
+    return line if line else None
+
+
+def cmd_talk(args: argparse.Namespace) -> int:
+    return _run(args, checkin=False)
+
+
+def cmd_checkin(args: argparse.Namespace) -> int:
+    return _run(args, checkin=True)
+
+
+def _run(args: argparse.Namespace, *, checkin: bool) -> int:
+    from companion.cli.exercise import CaptionPrinter, EventsWriter
+
+    device: int | str | None = args.device
+    if isinstance(device, str) and device.isdigit():
+        device = int(device)
+    writer = None
+    if args.events is not None:
+        try:
+            writer = EventsWriter(args.events)
+        except OSError as exc:
+            print(f"companion: cannot write the events file {args.events}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+
+    from companion.app import create_app
+    from companion.voice import VoiceLoop
+
+    app = create_app(silent=args.silent, notice=_notice)
+    app.bus.subscribe(CaptionPrinter(sys.stdout))
+    if writer is not None:
+        app.bus.subscribe(writer)
+    loop: Any = VoiceLoop(app, engine=args.engine, device=device, seconds=args.seconds, fallback=_typed,
+                          on_listening=_listening, notice=_notice)
+    try:
+        if checkin:
+            app.check_in(source="voice")
+            loop.run(listen_first=False)
+        else:
+            loop.run(once=args.once)
+            if args.once:  # act on that one utterance: a session it started runs to its end
+                while not app.wait_session(0.2):
+                    pass
+        if not any(t.text for t in loop.turns) and not checkin:
+            print("companion: nothing heard.", file=sys.stderr)
+        app.wait_quiet()
+        return 0
+    except KeyboardInterrupt:
+        loop.close()
+        stopped = app.stop("interrupted")
+        print("\ncompanion: stopped" + ("; the session is saved as not completed." if stopped else "."),
+              file=sys.stderr)
+        return 130
+    finally:
+        loop.close()
+        app.close()
+        if writer is not None:
+            writer.close()

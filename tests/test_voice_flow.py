@@ -1,0 +1,379 @@
+"""The voice front end: the VoiceLoop driving the app (fakes, fast) and `companion talk` / `companion checkin`
+end to end with a private PulseAudio, espeak-ng speech fed into its FIFO microphone, and real speech out."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fakes import FakeSpeaker
+from helpers import espeak_wav16k, run_cli
+
+from companion.app import Companion
+from companion.core.clock import FakeClock, RealClock
+from companion.core.config import Config
+from companion.core.store import Store
+from companion.speech.audio import Heard
+from companion.voice import VoiceLoop, VoiceUnavailable
+
+# ----------------------------------------------------------------------------------- the loop, with fakes
+
+
+def heard(text: str) -> Heard:
+    return Heard(text, 1.0, 5.0, timed_out=not text)
+
+
+class ScriptedEar:
+    """Answers each listen with the next scripted utterance (then silence) and logs the mode it was asked in."""
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+        self.modes: list[str] = []
+
+    def __call__(self, mode: str) -> Heard:
+        self.modes.append(mode)
+        if not self.texts:
+            time.sleep(0.05)  # silence takes time on a microphone too
+        return heard(self.texts.pop(0) if self.texts else "")
+
+
+class FakeBargeIn:
+    """Stands in for BargeIn: says `word` `after` seconds after start() (once), and logs start/stop."""
+
+    def __init__(self, on_word, word: str | None = None, after: float = 0.2) -> None:
+        self.on_word, self.word, self.after = on_word, word, after
+        self.error = None
+        self.log: list[str] = []
+
+    def start(self) -> None:
+        self.log.append("start")
+        if self.word is not None:
+            word, self.word = self.word, None
+            threading.Timer(self.after, self.on_word, args=(word,)).start()
+
+    def stop(self) -> None:
+        self.log.append("stop")
+
+
+def make_app(clock=None) -> Companion:
+    return Companion(config=replace(Config(), region="US"), store=Store.memory(), speaker=FakeSpeaker(),
+                     clock=clock or FakeClock())
+
+
+@pytest.mark.timeout(30)
+def test_a_spoken_check_in_stores_the_feeling_and_yes_starts_the_offer():
+    app = make_app()
+    ear = ScriptedEar("i feel lonely", "yes")
+    loop = VoiceLoop(app, hear=ear, barge_in=False)
+    try:
+        app.check_in(source="voice")
+        loop.run(listen_first=False)
+        assert app.wait_session(10)
+        [checkin] = app.store.checkins()
+        assert checkin.feeling == "lonely"
+        [session] = app.store.sessions()
+        assert session.exercise_id == "connect"  # the first exercise the reply to loneliness offered
+        assert [t.intent for t in loop.turns[:2]] == ["feeling", "yes"]
+        assert ear.modes[:2] == ["command", "command"]
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_nothing_is_heard_unless_something_is_asked():
+    app = make_app()
+    ear = ScriptedEar("what can you do")
+    loop = VoiceLoop(app, hear=ear, barge_in=False)
+    try:
+        loop.run()
+        assert len(ear.modes) == 1  # the help reply asks nothing: the microphone is not opened again
+        assert loop.turns[0].intent == "help"
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_session_ask_is_answered_in_the_mode_it_asks_for():
+    app = make_app(clock=RealClock())  # a fake clock would let the question time out before it is answered
+    ear = ScriptedEar("i want to journal", "today i walked by the river")
+    loop = VoiceLoop(app, hear=ear, barge_in=False)
+    try:
+        loop.run()
+        assert app.wait_session(10)
+        assert ear.modes[:2] == ["command", "open"]  # the journal prompt waits for free speech
+        [entry] = app.store.journal()
+        assert entry.text == "today i walked by the river"
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_stop_heard_over_the_session_ends_it_as_stopped():
+    app = make_app(clock=RealClock())
+    barges: list[FakeBargeIn] = []
+
+    def barge(on_word):
+        barges.append(FakeBargeIn(on_word, "stop"))
+        return barges[-1]
+
+    loop = VoiceLoop(app, hear=ScriptedEar("box breathing for one minute"), barge_in=barge)
+    try:
+        loop.run()
+        assert app.wait_session(5)
+        assert app.last_result is not None and app.last_result.reason == "stopped"
+        [session] = app.store.sessions()
+        assert session.exercise_id == "box" and not session.completed
+        assert barges[0].log == ["start", "stop"]  # the barge-in microphone is closed again
+        assert loop.turns[-1].source == "barge-in" and loop.turns[-1].intent == "stop"
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_without_a_microphone_it_says_so_once_and_reads_typed_answers():
+    app = make_app()
+    lines = iter(["i feel anxious", "no"])
+
+    def no_mic(mode: str) -> Heard:
+        raise VoiceUnavailable("no usable microphone")
+
+    loop = VoiceLoop(app, hear=no_mic, barge_in=False, fallback=lambda: next(lines, None))
+    try:
+        app.check_in(source="voice")
+        loop.run(listen_first=False)
+        said = app.speaker.lines
+        assert sum("can't listen" in line for line in said) == 1
+        assert [c.feeling for c in app.store.checkins()] == ["anxious"]
+        assert [t.source for t in loop.turns] == ["typed", "typed"] and not app.session_running
+    finally:
+        app.close()
+
+
+# ----------------------------------------------------------------------------------- end to end, real audio
+
+ECHO_VOLUME = 1.0
+
+
+class FifoVoice:
+    """The person at the pulse fixture's FIFO microphone: silence in real time, and `say(pcm)` speaks into it.
+    The writer is attached before any stream opens (PulseAudio's pipe source needs that)."""
+
+    def __init__(self, fifo: str) -> None:
+        self.fd = os.open(fifo, os.O_WRONLY)
+        self.queue: queue.Queue[bytes] = queue.Queue()
+        self.stop = threading.Event()
+        self.spoken = threading.Event()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def say(self, pcm: bytes) -> None:
+        self.spoken.clear()
+        self.queue.put(b"\0" * 8000 + pcm + b"\0" * 16000)
+
+    def _write(self) -> None:
+        payload, pos, nxt = b"", 0, time.perf_counter()
+        while not self.stop.is_set():
+            if pos >= len(payload):
+                if payload:
+                    self.spoken.set()
+                try:
+                    payload, pos = self.queue.get_nowait(), 0
+                except queue.Empty:
+                    payload, pos = b"", 0
+            block = payload[pos:pos + 3200].ljust(3200, b"\0")
+            pos += 3200
+            try:
+                os.write(self.fd, block)
+            except BrokenPipeError:  # the sound server went away: the test reports what it missed
+                return
+            nxt += 0.1
+            time.sleep(max(0.0, nxt - time.perf_counter()))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        os.close(self.fd)
+
+
+class Companion_:
+    """A `companion …` process whose stdout and stderr lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "companion", *args], env=env, text=True,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        self.readers = [threading.Thread(target=self._read, args=(s,), daemon=True)
+                        for s in (self.proc.stdout, self.proc.stderr)]
+        for r in self.readers:
+            r.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60) -> None:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: sum(text in line for line in self.lines) >= count
+                                    or self.proc.poll() is not None, timeout)
+            if not ok or sum(text in line for line in self.lines) < count:
+                raise AssertionError(f"no {text!r} (x{count}) in the output:\n" + "".join(self.lines))
+
+    def finish(self, timeout: float = 30) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        for r in self.readers:
+            r.join(5)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+def voice_env(pulse: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    env = dict(pulse, PULSE_SOURCE="vmic", **{k: v for k, v in os.environ.items() if k.startswith("COMPANION_")})
+    env["COMPANION_MODELS_DIR"] = str(tmp_path / "no-models")
+    return env
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_events(path: Path, ok, timeout: float = 60) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        events = read_events(path) if path.exists() else []
+        if ok(events):
+            return events
+        time.sleep(0.1)
+    raise AssertionError(f"events never matched: {read_events(path) if path.exists() else 'no file'}")
+
+
+def history(env: dict[str, str]) -> dict:
+    proc = run_cli("history", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_talk_hears_box_breathing_and_starts_it(pulse, tmp_path):
+    pcm = espeak_wav16k("box breathing for three minutes", tmp_path / "s.wav")
+    mic = FifoVoice(pulse["VMIC_FIFO"])
+    env = voice_env(pulse, tmp_path)
+    events = tmp_path / "events.jsonl"
+    proc = Companion_(["talk", "--events", str(events)], env)
+    try:
+        proc.wait_for("listening")
+        mic.say(pcm)
+        got = wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= 2)
+        proc.proc.send_signal(signal.SIGINT)
+        code = proc.finish()
+    finally:
+        mic.close()
+    assert code == 130, proc.output
+    assert got[0]["event"] == "start" and got[0]["exercise"] == "box"
+    assert [e["name"] for e in got if e["event"] == "phase"][:2] == ["inhale", "hold"]
+    [session] = history(env)["sessions"]
+    assert session["exercise_id"] == "box" and session["completed"] is False
+    assert session["detail"] == {"minutes": 3}
+    assert "saved as not completed" in proc.output and "Traceback" not in proc.output
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_spoken_check_in_stores_the_feeling_and_starts_the_offer(pulse, tmp_path):
+    lonely = espeak_wav16k("i feel lonely", tmp_path / "l.wav")
+    yes = espeak_wav16k("yes", tmp_path / "y.wav")
+    mic = FifoVoice(pulse["VMIC_FIFO"])
+    env = voice_env(pulse, tmp_path)
+    events = tmp_path / "events.jsonl"
+    proc = Companion_(["checkin", "--silent", "--events", str(events)], env)
+    try:
+        proc.wait_for("listening")
+        mic.say(lonely)
+        proc.wait_for("listening", count=2)  # asked again: the offer waits for yes or no
+        mic.say(yes)
+        got = wait_events(events, lambda ev: any(e["event"] == "start" for e in ev))
+        proc.proc.send_signal(signal.SIGINT)
+        proc.finish()
+    finally:
+        mic.close()
+    assert got[0]["exercise"] == "connect", proc.output
+    record = history(env)
+    assert record["summary"]["feelings"] == {"lonely": 1}, proc.output
+    assert [s["exercise_id"] for s in record["sessions"]] == ["connect"]
+    assert "Traceback" not in proc.output
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("echo", [False, True], ids=["clean-mic", "mic-hears-the-speaker"])
+def test_stop_said_while_the_companion_speaks_stops_the_session(pulse, tmp_path, echo):
+    """Real speech plays into the virtual speaker while "stop" comes in on the microphone. With `echo` the
+    microphone is the speaker's monitor with the person's voice looped into it: it hears our own voice too,
+    at the level the companion plays it (ECHO_VOLUME of full scale, a speaker farther from the mic than the person)."""
+    request = espeak_wav16k("box breathing for one minute", tmp_path / "b.wav")
+    stop = espeak_wav16k("stop", tmp_path / "s.wav")
+    env = voice_env(pulse, tmp_path)
+    module = None
+    if echo:
+        load = subprocess.run(["pactl", "load-module", "module-loopback", "source=vmic", "sink=vspeaker",
+                               "latency_msec=30"], env=pulse, capture_output=True, text=True, check=True)
+        module = load.stdout.strip()
+        env["PULSE_SOURCE"] = "vspeaker.monitor"
+        config = Path(env["COMPANION_CONFIG_DIR"]) / "config.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f"[voice]\nvolume = {ECHO_VOLUME}\n")
+    mic = FifoVoice(pulse["VMIC_FIFO"])
+    events = tmp_path / "events.jsonl"
+    proc = Companion_(["talk", "--events", str(events)], env)
+    try:
+        proc.wait_for("listening")
+        mic.say(request)
+        wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= 1)
+        mic.say(stop)
+        got = wait_events(events, lambda ev: any(e["event"] == "end" for e in ev))
+        code = proc.finish(60)
+    finally:
+        mic.close()
+        if module:
+            subprocess.run(["pactl", "unload-module", module], env=pulse, capture_output=True)
+    assert code == 0, proc.output
+    [end] = [e for e in got if e["event"] == "end"]
+    assert end["reason"] == "stopped" and end["completed"] is False
+    [session] = history(env)["sessions"]
+    assert session["reason"] == "stopped"
+    assert "Traceback" not in proc.output
+
+
+@pytest.mark.timeout(60)
+def test_checkin_without_a_sound_server_says_so_once_and_reads_typed_answers(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "PULSE_SOURCE")}
+    env["XDG_RUNTIME_DIR"] = str(tmp_path / "no-sound-server")  # no PulseAudio to find
+    env["COMPANION_MODELS_DIR"] = str(tmp_path / "no-models")
+    proc = run_cli("checkin", "--silent", input="i feel stressed\nno\n", env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("can't listen") == 1 and "no usable microphone" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    record = history(env)
+    assert record["summary"]["feelings"] == {"stressed": 1} and record["sessions"] == []
