@@ -73,7 +73,7 @@ class VoiceLoop:
 
     def __init__(self, app: Companion, *, engine: str | None = None, device: int | str | None = None,
                  seconds: float | None = None, hear: Hear | None = None,
-                 barge_in: Callable[[Callable[[str], None]], BargeInLike] | None | bool = None,
+                 barge_in: Callable[[Callable[[str], None]], BargeInLike] | bool | None = None,
                  fallback: Callable[[], str | None] | None = None,
                  on_listening: Callable[[str], None] | None = None,
                  notice: Callable[[str], None] | None = None) -> None:
@@ -94,6 +94,7 @@ class VoiceLoop:
         self._barge_words: queue.Queue[str] = queue.Queue()
         self._recognizers: dict[str, Recognizer] = {}
         self._vad: Any = None
+        self._endpoint_at: float | None = None  # when the last utterance's trailing-silence window closed
         self._typed = False  # the microphone failed once: typed answers from here on
         self._answer_wanted = threading.Event()
         self._wake = threading.Event()
@@ -161,6 +162,7 @@ class VoiceLoop:
         """Hears (or reads) one answer and hands it to the app; False when nothing came."""
         mode = self.app.listen_mode()
         if not self._typed:
+            self._endpoint_at = None
             try:
                 heard = self._hear(mode)
             except VoiceUnavailable as exc:
@@ -168,13 +170,13 @@ class VoiceLoop:
             else:
                 if self._closed.is_set():
                     return False
-                endpoint_at = time.monotonic()
+                endpoint_at = self._endpoint_at or time.monotonic()
                 if not heard.transcript:
                     self.turns.append(Turn("", "", mode, "voice", endpoint_at, endpoint_at,
                                            heard.decode_ms_after_end, heard.timed_out))
                     return False
-                self._act(Turn(heard.transcript, "", mode, "voice", endpoint_at - heard.decode_ms_after_end / 1000,
-                               0.0, heard.decode_ms_after_end), heard.transcript)
+                self._act(Turn(heard.transcript, "", mode, "voice", endpoint_at, 0.0, heard.decode_ms_after_end),
+                          heard.transcript)
                 return True
         if self.fallback is None:
             self.close()
@@ -243,14 +245,17 @@ class VoiceLoop:
                 if self.on_listening is not None:
                     self.on_listening(mode)
                 for block in mic.blocks():
-                    if self._closed.is_set() or endpointer.feed(block):
+                    if self._closed.is_set():
                         break
+                    if endpointer.feed(block):
+                        self._endpoint_at = time.monotonic()
+                        break
+                return endpointer.finish()  # before closing the stream: the answer does not wait for it
         except audio.MicrophoneError as exc:
             raise VoiceUnavailable(str(exc)) from exc
         finally:
             if self.app.state == "listening":
                 self.app.mark_listening(False)
-        return endpointer.finish()
 
     # ----- barge-in -----------------------------------------------------------------------------------------
     def _default_barge_in(self, on_word: Callable[[str], None]) -> BargeInLike:

@@ -25,6 +25,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 PHRASES = REPO / "tests" / "data" / "listen_phrases.tsv"
+HOLDOUT = REPO / "tests" / "data" / "listen_holdout.tsv"
+#: Requests the companion does not handle: a good command engine answers "unknown" to them.
+OUT_OF_SCOPE = ["what is the weather like", "play some music", "set a timer", "set a timer for five minutes",
+                "what time is it", "turn on the lights", "tell me a joke", "order a pizza",
+                "how tall is mount everest", "send an email to john", "what is the capital of france",
+                "read me the news", "turn up the volume", "add milk to my shopping list",
+                "the weather in paris is lovely in the spring", "who won the football game last night"]
 PAD_BEFORE, PAD_AFTER = 0.5, 1.0
 KO_PHRASES = ["안녕하세요", "감사합니다", "사랑해요", "좋은 아침입니다", "괜찮아요", "도와주세요"]
 
@@ -41,13 +48,43 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def phrases() -> list[tuple[str, str]]:
+def phrases(path: Path = PHRASES) -> list[tuple[str, str]]:
+    return [(phrase, intent) for phrase, intent, _ in labelled(path)]
+
+
+def labelled(path: Path) -> list[tuple[str, str, dict[str, str]]]:
+    """(phrase, intent, slots) rows of a phrase file."""
     rows = []
-    for line in PHRASES.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            phrase, intent, *_ = line.split("\t")
-            rows.append((phrase, intent))
+            phrase, intent, *rest = line.split("\t")
+            rows.append((phrase, intent, dict(kv.split("=", 1) for kv in (rest[0].split() if rest else []))))
     return rows
+
+
+def accuracy_sets(rec, workdir: Path) -> dict:
+    """Intent+slots accuracy on the main and held-out phrases, and how many out-of-scope requests came back
+    "unknown", all through the VAD path with a fresh recognizer (as the tests measure)."""
+    from companion.cli.listen import route
+    from companion.speech import audio
+
+    vad = audio.make_vad()
+    sets = {"main": labelled(PHRASES), "holdout": labelled(HOLDOUT),
+            "out_of_scope": [(p, "unknown", {}) for p in OUT_OF_SCOPE]}
+    out: dict = {}
+    for name, rows in sets.items():
+        right, misses = 0, []
+        for i, (phrase, intent, slots) in enumerate(rows):
+            path = workdir / f"acc-{name}-{i}.wav"
+            synth(phrase, path)
+            heard = audio.decode_file(path, rec, vad=vad)
+            got = route(heard.transcript)
+            if got["intent"] == intent and all(str(got["slots"].get(k)) == v for k, v in slots.items()):
+                right += 1
+            else:
+                misses.append(f"{phrase} -> {heard.transcript!r} ({got['intent']})")
+        out[name] = {"right": right, "of": len(rows), "rate": round(right / len(rows), 3), "misses": misses}
+    return out
 
 
 def synth(text: str, path: Path, voice: str = "en-us") -> bytes:
@@ -75,16 +112,25 @@ def true_bounds(pcm: bytes) -> tuple[float, float]:
 # ---------------------------------------------------------------- child: one engine
 
 
-def child_engine(engine: str, workdir: Path, idle_seconds: float) -> dict:
+def _router_sentences() -> list[str]:
+    from companion.speech.recognizer import template_sentences
+
+    return template_sentences()
+
+
+def child_engine(engine: str, workdir: Path, idle_seconds: float, grammar: str = "voice") -> dict:
     from companion.speech import audio
 
     t0 = time.perf_counter()
     rss0 = rss_mb()
-    result: dict = {"engine": engine}
+    result: dict = {"engine": engine if grammar == "voice" else f"{engine} ({grammar} grammar)"}
     if engine == "pocketsphinx":
         from companion.speech.recognizer import open_recognizer
 
-        rec = open_recognizer("pocketsphinx", "command")
+        if grammar == "router":
+            rec = open_recognizer("pocketsphinx", "command", sentences=_router_sentences())
+        else:
+            rec = open_recognizer("pocketsphinx", "command")
         files = [(workdir / f"en{i}.wav", phrase, intent) for i, (phrase, intent) in enumerate(phrases())]
         result["grammar_sentences"] = len(rec.grammar.sentences)
     else:
@@ -128,6 +174,11 @@ def child_engine(engine: str, workdir: Path, idle_seconds: float) -> dict:
     result["after_end_ms_p95"] = round(pct(latencies, 95), 1)
     if engine == "pocketsphinx":
         result["intent_accuracy"] = round(right / len(files), 3)
+        from companion.speech.recognizer import open_recognizer
+
+        fresh = (open_recognizer("pocketsphinx", "command", sentences=_router_sentences()) if grammar == "router"
+                 else open_recognizer("pocketsphinx", "command"))
+        result["accuracy"] = accuracy_sets(fresh, workdir)
     result["rss_mb_peak"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     if idle_seconds > 0:  # the recognizer loaded, the microphone closed: nothing should run
@@ -191,9 +242,10 @@ def main() -> int:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--grammar", default="voice", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child_engine(args.child, args.workdir, args.idle_seconds)))
+        print(json.dumps(child_engine(args.child, args.workdir, args.idle_seconds, args.grammar)))
         return 0
     env = dict(os.environ, COMPANION_MODELS_DIR=tempfile.mkdtemp(prefix="no-models-"))
     with tempfile.TemporaryDirectory(prefix="bench-listen-") as tmp:
@@ -202,10 +254,14 @@ def main() -> int:
         for i, p in enumerate(KO_PHRASES):
             synth(p, workdir / f"ko{i}.wav", voice="ko")
         report: dict = {"vad": bench_vad(workdir, bounds), "engines": []}
-        for engine in ("pocketsphinx", "vosk-command", "vosk-open"):
-            idle = args.idle_seconds if engine == "pocketsphinx" else 0
+        # the router's full template set as a baseline for the curated spoken grammar, in the same run
+        runs = [("pocketsphinx", "voice"), ("pocketsphinx", "router"), ("vosk-command", "voice"),
+                ("vosk-open", "voice")]
+        for engine, grammar in runs:
+            idle = args.idle_seconds if (engine, grammar) == ("pocketsphinx", "voice") else 0
             proc = subprocess.run([sys.executable, __file__, "--child", engine, "--workdir", str(workdir),
-                                   "--idle-seconds", str(idle)], env=env, capture_output=True, text=True)
+                                   "--idle-seconds", str(idle), "--grammar", grammar], env=env,
+                                  capture_output=True, text=True)
             if proc.returncode != 0:
                 print(proc.stderr, file=sys.stderr)
                 return 1

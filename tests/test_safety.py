@@ -23,7 +23,7 @@ def lines(name: str) -> list[str]:
 
 # Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
 # written and what the guard caught before it was tuned on them).
-BATCHES = ("", "2", "3", "4", "5", "6", "7")
+BATCHES = ("", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
 CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 
@@ -222,3 +222,25 @@ def test_every_frame_with_every_core() -> None:
     """Generalisation, not memory: each way of leaning towards it, joined to each act or state."""
     missed = [f.format(c) for f in FRAMES for c in CORES if safety.check(f.format(c)) is None]
     assert not missed, f"{len(missed)} missed, e.g. {missed[:10]}"
+
+
+SAFE_ACTS = ("end the call", "end this exercise", "cut the cake", "cut my hair", "jump in the pool", "go to bed",
+             "kill some time", "kill the lights", "stop breathing so fast", "leave the party",
+             "disappear into a book", "disappear under my duvet", "give up on this diet", "take my pills",
+             "take a nap", "be left alone", "hang out with friends", "dye my hair blue", "end things with him",
+             "go away for the weekend", "be gone for the weekend", "not go on the trip", "check out the new cafe",
+             "say goodbye to my colleagues", "give away my old clothes", "overdose on chocolate",
+             "murder a pizza", "stay in bed all day", "quit facebook for good", "stop existing on social media")
+
+
+def test_every_frame_with_an_ordinary_act_stays_calm() -> None:
+    """The frames alone never fire: the same leaning towards an ordinary act is not crisis."""
+    flagged = [(s, m.matched) for f in FRAMES for a in SAFE_ACTS
+               if (m := safety.check(s := f.format(a))) is not None]
+    assert not flagged, f"{len(flagged)} flagged, e.g. {flagged[:10]}"
+
+
+def test_a_sentence_end_inside_a_journal_entry_still_ends_the_phrase() -> None:
+    entry = "Work was fine. I just want out.\nThen I made tea and watched telly."
+    assert safety.check(entry) is not None
+    assert safety.check("I just want out of this meeting. Then tea.") is None

@@ -26,6 +26,7 @@ _HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) 
 _ILL = re.compile(r"\bill (?!(with|from|for|health|and|in|at|today|again|or|effects|person|people|patient|"
                   r"advised|feeling|as|to|of|lately|all|since|after|because|but|so|this|last|recently|"
                   r"yesterday|now|too|enough|tonight|the|a)\b)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|\s*\n\s*")
 _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
 
 
@@ -116,16 +117,30 @@ def prepare(text: str) -> str:
     return " ".join(clean.split())
 
 
-def check(text: str) -> SafetyMatch | None:
-    """A SafetyMatch when the text talks about suicide or self-harm (directly or not), else None."""
-    if not text or not text.strip():
-        return None
-    clean = prepare(text)
+def _first_match(clean: str) -> SafetyMatch | None:
     for rx in _guard().patterns:
         m = rx.search(clean)
         if m:
             return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0))
     return None
+
+
+def check(text: str) -> SafetyMatch | None:
+    """A SafetyMatch when the text talks about suicide or self-harm (directly or not), else None.
+
+    The whole text is read first (a thought may run over two sentences), then each sentence on its own, so a
+    phrase that ends a sentence ("i just want out.") is still seen as ending one inside a long journal entry."""
+    if not text or not text.strip():
+        return None
+    found = _first_match(prepare(text))
+    if found is None:
+        sentences = [s for s in _SENTENCE_END.split(text[:_MAX_SCAN]) if s.strip()]
+        if len(sentences) > 1:
+            for sentence in sentences:
+                found = _first_match(prepare(sentence))
+                if found is not None:
+                    break
+    return found
 
 
 @functools.cache

@@ -3,6 +3,7 @@ list for Vosk, and snapping a transcript to the nearest sentence. Never lets a w
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -167,3 +168,68 @@ def to_fsg(grammar: Grammar, name: str = "companion") -> str:
             lines.append(f"TRANSITION {state} {end} 1.0")
     lines.append("FSG_END")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the curated spoken grammar (voice.yaml)
+
+#: Where the recogniser is listening: the app says which (see docs/benchmarks/listening.md, "Contexts").
+CONTEXTS: tuple[str, ...] = ("idle", "session", "yesno")
+
+
+def _load_voice_data() -> tuple[dict, dict]:
+    """(voice.yaml's `spoken` section, commands.yaml's lists); the data files, not code, hold the phrasings."""
+    from importlib import resources
+
+    import yaml
+
+    folder = resources.files("companion").joinpath("data", "intents")
+    spoken = yaml.safe_load(folder.joinpath("voice.yaml").read_text(encoding="utf-8"))["spoken"]
+    commands = yaml.safe_load(folder.joinpath("commands.yaml").read_text(encoding="utf-8"))
+    return spoken, commands.get("lists") or {}
+
+
+@functools.cache
+def spoken_sentences() -> dict[str, tuple[str, ...]]:
+    """Intent → the spoken forms (normalised, numbers as words) of voice.yaml's templates, built once."""
+    from hassil.intents import Intents
+    from hassil.sample import sample_intents
+
+    # ranges are sampled as digits on purpose (we spell them); hassil would warn once per range otherwise
+    logging.getLogger("hassil").setLevel(logging.ERROR)
+    spoken, command_lists = _load_voice_data()
+    intents = Intents.from_dict({
+        "language": "en",
+        "lists": {**command_lists, **(spoken.get("lists") or {})},
+        "expansion_rules": spoken.get("expansion_rules") or {},
+        "intents": {name: {"data": [{"sentences": list(templates)}]}
+                    for name, templates in spoken["intents"].items()},
+    })
+    out: dict[str, dict[str, None]] = {}
+    for intent, sentence in sample_intents(intents):
+        said = normalize(sentence)
+        if said:
+            out.setdefault(intent, {})[said] = None
+    return {intent: tuple(said) for intent, said in out.items()}
+
+
+def pronunciations() -> dict[str, str]:
+    """Word → phones for words the bundled dictionary lacks (voice.yaml), for the PocketSphinx engine."""
+    return {str(w): str(p) for w, p in (_load_voice_data()[0].get("pronunciations") or {}).items()}
+
+
+def sentences_for(context: str = "idle") -> list[str]:
+    """The sentences to listen for in a context, for `open_recognizer(..., sentences=...)`.
+
+    "idle": every curated phrasing; "session" (an exercise is running): control words and short answers;
+    "yesno" (a yes/no question is pending): answers and a few ways out. The router still decides meaning."""
+    if context not in CONTEXTS:
+        raise ValueError(f"unknown listening context {context!r}: choose one of {', '.join(CONTEXTS)}")
+    by_intent = spoken_sentences()
+    if context == "idle":
+        names = list(by_intent)
+    else:
+        names = list(_load_voice_data()[0]["contexts"][context])
+        unknown = [n for n in names if n not in by_intent]
+        if unknown:
+            raise ValueError(f"voice.yaml: context {context!r} names intents with no sentences: {unknown}")
+    return [s for name in names for s in by_intent[name]]

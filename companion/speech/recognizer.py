@@ -86,7 +86,9 @@ def open_recognizer(engine: str = "auto", mode: str = "command", *,
                     sentences: Sequence[str] | None = None, model_dir: Path | None = None) -> Recognizer:
     """Opens an engine. `auto`: Vosk when a model is installed, else PocketSphinx (command mode only).
 
-    `sentences` replaces the router's templates (e.g. the barge-in words); `model_dir` a Vosk model path.
+    `sentences` replaces the default grammar (e.g. the barge-in words, or `grammar.sentences_for("session")`
+    while an exercise runs); by default Vosk hears the router's templates and PocketSphinx the curated
+    spoken grammar. `model_dir` a Vosk model path.
     Raises RecognizerError (or a subclass) with a message meant for the person."""
     if engine not in ENGINES:
         raise RecognizerError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
@@ -104,9 +106,12 @@ def open_recognizer(engine: str = "auto", mode: str = "command", *,
             raise RecognizerError(_incomplete_models_hint() or NO_VOSK_HINT)
     if mode == "open":
         raise OpenModeUnavailable(OPEN_MODE_HINT)
+    from companion.speech.grammar import sentences_for
     from companion.speech.sphinx_engine import SphinxRecognizer
 
-    return SphinxRecognizer(sentences if sentences is not None else template_sentences())
+    # the curated spoken grammar (data/intents/voice.yaml), not the router's 15,000 look-alike sentences:
+    # a grammar-only engine confuses short commands with long near-neighbours (docs/benchmarks/listening.md)
+    return SphinxRecognizer(sentences if sentences is not None else sentences_for("idle"))
 
 
 def active_engine_info() -> dict[str, Any]:
