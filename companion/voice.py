@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often the loop looks at the app when no event woke it
+NOT_UNDERSTOOD_RETRIES = 1  # speech heard but not understood as an answer: listen once more
 #: Session events after which the session waits for spoken input (its ask step was spoken in full).
 _ASK_EVENTS = frozenset({"listen"})
 #: Session events after which that wait is over (answered, something new is being said, paused, ended).
@@ -148,7 +149,14 @@ class VoiceLoop:
         self._stop_barge_in()
         if app.expecting_answer:
             app.wait_quiet()  # never listen over our own question
-            return self._turn() or self.app.session_running
+            for attempt in range(1 + NOT_UNDERSTOOD_RETRIES):
+                if self._turn():
+                    return True
+                if self._closed.is_set() or not self.turns or self.turns[-1].timed_out:
+                    break  # nobody answered: the question stays unanswered, without consequence
+                if attempt < NOT_UNDERSTOOD_RETRIES:
+                    self.notice("I did not catch that; listening again.")
+            return self.app.session_running
         return False
 
     def close(self) -> None:
@@ -202,7 +210,7 @@ class VoiceLoop:
         self._typed = True
         self._stop_barge_in()
         self._make_barge_in = None
-        reason = reason.strip()
+        reason = reason.strip().removesuffix(".").removesuffix(", or type instead")  # the line says so itself
         if not reason.endswith((".", "!", "?")):
             reason += "."
         self.app.say(self.app.lines.pick("listening_unavailable", reason=reason))

@@ -90,6 +90,25 @@ def test_a_spoken_check_in_stores_the_feeling_and_yes_starts_the_offer():
 
 
 @pytest.mark.timeout(30)
+def test_an_answer_not_understood_is_listened_for_once_more():
+    app = make_app()
+    ear = ScriptedEar("", "i feel lonely")
+    ear_heard = ear.__call__
+
+    def not_understood_then_answer(mode: str) -> Heard:  # speech heard but not understood: not a timeout
+        result = ear_heard(mode)
+        return replace(result, timed_out=False) if len(ear.modes) == 1 else result
+
+    loop = VoiceLoop(app, hear=not_understood_then_answer, barge_in=False)
+    try:
+        app.check_in(source="voice")
+        loop.run(listen_first=False)
+        assert [c.feeling for c in app.store.checkins()] == ["lonely"]
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
 def test_nothing_is_heard_unless_something_is_asked():
     app = make_app()
     ear = ScriptedEar("what can you do")
@@ -221,6 +240,8 @@ class Companion_:
             with self.cond:
                 self.lines.append(line)
                 self.cond.notify_all()
+        with self.cond:  # the end of output wakes a waiter too
+            self.cond.notify_all()
 
     def wait_for(self, text: str, count: int = 1, timeout: float = 60) -> None:
         with self.cond:
@@ -307,10 +328,11 @@ def test_a_spoken_check_in_stores_the_feeling_and_starts_the_offer(pulse, tmp_pa
     events = tmp_path / "events.jsonl"
     proc = Companion_(["checkin", "--silent", "--events", str(events)], env)
     try:
-        proc.wait_for("listening")
-        mic.say(lonely)
-        proc.wait_for("listening", count=2)  # asked again: the offer waits for yes or no
-        mic.say(yes)
+        for n in range(1, 5):  # answer each time it listens: the feeling until it is stored, then yes
+            proc.wait_for("listening", count=n)
+            mic.say(yes if history(env)["summary"]["checkins"] else lonely)
+            if any(e["event"] == "start" for e in (read_events(events) if events.exists() else [])):
+                break
         got = wait_events(events, lambda ev: any(e["event"] == "start" for e in ev))
         proc.proc.send_signal(signal.SIGINT)
         proc.finish()

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Listens now and acts on what it hears, then keeps listening while the "
                        "conversation or the session it started waits for an answer. The microphone is open "
                        "only while listening; during a session only for the words stop and pause.")
-    p.add_argument("--once", action="store_true", help="hear one utterance only, then act on it and exit")
+    p.add_argument("--once", action="store_true",
+                   help="hear one utterance only and act on it; a session it starts then runs to its end unheard")
     _common(p)
     p.set_defaults(func=cmd_talk)
 
