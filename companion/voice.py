@@ -116,8 +116,8 @@ class VoiceLoop:
         """Blocks: hears one utterance now (`listen_first`), then keeps answering while the app or a session
         waits for an answer; returns when nothing more is expected, at the end of typed input, or on close()."""
         try:
-            if listen_first and not self._turn() and self._closed.is_set():
-                return
+            if listen_first:
+                self._answer()
             if once:
                 return
             while not self._closed.is_set():
@@ -149,14 +149,18 @@ class VoiceLoop:
         self._stop_barge_in()
         if app.expecting_answer:
             app.wait_quiet()  # never listen over our own question
-            for attempt in range(1 + NOT_UNDERSTOOD_RETRIES):
-                if self._turn():
-                    return True
-                if self._closed.is_set() or not self.turns or self.turns[-1].timed_out:
-                    break  # nobody answered: the question stays unanswered, without consequence
-                if attempt < NOT_UNDERSTOOD_RETRIES:
-                    self.notice("I did not catch that; listening again.")
-            return self.app.session_running
+            return self._answer() or self.app.session_running
+        return False
+
+    def _answer(self) -> bool:
+        """One answer, listened for once more when speech came but was not understood."""
+        for attempt in range(1 + NOT_UNDERSTOOD_RETRIES):
+            if self._turn():
+                return True
+            if self._closed.is_set() or not self.turns or self.turns[-1].timed_out:
+                return False  # nobody spoke: the question stays unanswered, without consequence
+            if attempt < NOT_UNDERSTOOD_RETRIES:
+                self.notice("I did not catch that; listening again.")
         return False
 
     def close(self) -> None:

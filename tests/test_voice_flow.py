@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -182,31 +181,28 @@ def test_without_a_microphone_it_says_so_once_and_reads_typed_answers():
 
 
 class FifoVoice:
-    """The person at the pulse fixture's FIFO microphone: silence in real time, and `say(pcm)` speaks into it.
-    The writer is attached before any stream opens (PulseAudio's pipe source needs that)."""
+    """The person at the pulse fixture's FIFO microphone: silence in real time, and `say(pcm)` speaks into it,
+    starting over (dropping whatever was still unsaid) as a person answering a new question would. The writer is
+    attached before any stream opens (PulseAudio's pipe source needs that)."""
 
     def __init__(self, fifo: str) -> None:
         self.fd = os.open(fifo, os.O_WRONLY)
-        self.queue: queue.Queue[bytes] = queue.Queue()
+        self.lock = threading.Lock()
+        self.next: bytes | None = None
         self.stop = threading.Event()
-        self.spoken = threading.Event()
         self.thread = threading.Thread(target=self._write, daemon=True)
         self.thread.start()
 
     def say(self, pcm: bytes) -> None:
-        self.spoken.clear()
-        self.queue.put(b"\0" * 8000 + pcm + b"\0" * 16000)
+        with self.lock:
+            self.next = b"\0" * 8000 + pcm + b"\0" * 16000
 
     def _write(self) -> None:
         payload, pos, nxt = b"", 0, time.perf_counter()
         while not self.stop.is_set():
-            if pos >= len(payload):
-                if payload:
-                    self.spoken.set()
-                try:
-                    payload, pos = self.queue.get_nowait(), 0
-                except queue.Empty:
-                    payload, pos = b"", 0
+            with self.lock:
+                if self.next is not None:
+                    payload, pos, self.next = self.next, 0, None
             block = payload[pos:pos + 3200].ljust(3200, b"\0")
             pos += 3200
             try:
@@ -271,6 +267,25 @@ def voice_env(pulse: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def ask_until_started(proc: Companion_, mic: FifoVoice, pcm: bytes, events: Path) -> None:
+    """Says the request each time the companion listens (it listens once more when it did not catch it)."""
+    def started() -> bool:
+        return events.exists() and any(e["event"] == "start" for e in read_events(events))
+
+    for n in range(1, 3):
+        proc.wait_for("listening", count=n)
+        mic.say(pcm)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.proc.poll() is None:
+            if started():
+                return
+            if proc.output.count("listening (") > n:
+                break  # not caught: it listens again
+            time.sleep(0.05)
+    if not started():
+        raise AssertionError("the request was never understood:\n" + proc.output)
+
+
 def read_events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -301,8 +316,7 @@ def test_talk_hears_box_breathing_and_starts_it(pulse, tmp_path):
     events = tmp_path / "events.jsonl"
     proc = Companion_(["talk", "--events", str(events)], env)
     try:
-        proc.wait_for("listening")
-        mic.say(pcm)
+        ask_until_started(proc, mic, pcm, events)
         got = wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= 2)
         proc.proc.send_signal(signal.SIGINT)
         code = proc.finish()
@@ -358,8 +372,7 @@ def test_stop_said_while_a_session_speaks_stops_it(pulse, tmp_path):
     events = tmp_path / "events.jsonl"
     proc = Companion_(["talk", "--events", str(events)], env)
     try:
-        proc.wait_for("listening")
-        mic.say(request)
+        ask_until_started(proc, mic, request, events)
         wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= 1)
         for _ in range(3):  # as a person would, say it again if it was not caught (a loaded machine)
             mic.say(stop)

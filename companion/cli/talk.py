@@ -72,11 +72,31 @@ def _typed() -> str | None:
     return line if line else None
 
 
+def _forward(command: dict[str, Any], done: str) -> bool:
+    """A running companion (the tray) owns the microphone and the voice: hand it the command."""
+    try:
+        from companion.instance import forward
+
+        reply = forward(command)
+    except (ImportError, OSError):
+        return False
+    if reply is None:
+        return False
+    print(f"companion: {done}" if reply.get("ok", True)
+          else f"companion: {reply.get('error', 'the running companion could not do that.')}")
+    return True
+
+
 def cmd_talk(args: argparse.Namespace) -> int:
+    if not args.silent and args.events is None and _forward({"cmd": "talk"}, "the running companion is listening."):
+        return 0
     return _run(args, checkin=False)
 
 
 def cmd_checkin(args: argparse.Namespace) -> int:
+    if not args.silent and args.events is None and _forward({"cmd": "check_in"},
+                                                           "the running companion is checking in."):
+        return 0
     return _run(args, checkin=True)
 
 

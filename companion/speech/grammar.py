@@ -1,5 +1,5 @@
-"""Template sentences → what each recognizer can use: a word automaton (FSG) or JSGF for PocketSphinx, a word
-list for Vosk, and snapping a transcript to the nearest sentence. Never lets a word the model lacks through."""
+"""Sentences → what each recognizer can use (FSG/JSGF for PocketSphinx, a word list for Vosk, snapping), and the
+curated spoken grammar of voice.yaml per listening context. Never lets a word the model lacks through."""
 
 from __future__ import annotations
 
