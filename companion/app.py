@@ -146,9 +146,9 @@ class Companion:
         exercise = self.library.get(exercise_id)
         options = SessionOptions(minutes=minutes, cycles=cycles, thought=thought)
         with self._lock:
-            self._stop_session("switched")
+            if self._stop_session("switched"):
+                self.speaker.stop()  # the old session's voice; a reply that introduces this one keeps playing
             self._expect = None
-            self.speaker.stop()
             session = Session(exercise, clock=self.clock, bus=self.bus, speaker=self.speaker, options=options)
             detail: dict[str, Any] = {k: v for k, v in (("minutes", minutes), ("cycles", cycles)) if v is not None}
             row_id = self.store.start_session(exercise.id, exercise.kind, detail)

@@ -160,7 +160,7 @@ class VoiceLoop:
             if self._closed.is_set() or not self.turns or self.turns[-1].timed_out:
                 return False  # nobody spoke: the question stays unanswered, without consequence
             if attempt < NOT_UNDERSTOOD_RETRIES:
-                self.notice("I did not catch that; listening again.")
+                self.notice(self.app.lines.pick("not_caught_listening_again"))
         return False
 
     def close(self) -> None:

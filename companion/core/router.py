@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 THRESHOLD = 0.30          # below this classifier confidence the answer is "unknown"
 MAX_PER_TEMPLATE_INTENT = 100  # template sentences per intent the classifier learns from
-MAX_PER_INTENT = 5_000    # cap on the expanded template sentences of one intent (recognizer grammar)
+MAX_PER_TEMPLATE = 10_000  # cap on the sentences one template line expands to (every line stays represented)
 _ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
                  "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
 _LONGEST_ANSWER = 6
@@ -64,7 +65,7 @@ def _intent_files() -> list[str]:
 
 def _load_templates() -> _Templates:
     from hassil.intents import Intents, TextSlotList
-    from hassil.sample import sample_intents
+    from hassil.sample import sample_sentence
 
     logging.getLogger("hassil").setLevel(logging.ERROR)  # ranges stay digits; we spell them ourselves
 
@@ -81,9 +82,17 @@ def _load_templates() -> _Templates:
     exact: dict[str, list[str]] = {}
     spoken: list[str] = []
     samples: dict[str, list[str]] = {}
-    pairs = itertools.chain.from_iterable(
-        itertools.islice(sample_intents(intents, intent_names={name}), MAX_PER_INTENT)
-        for name in intents.intents)
+    def expanded() -> Iterator[tuple[str, str]]:
+        """Every template line's sentences, capped per line (a cap per intent would drop its later lines)."""
+        for name, intent in intents.intents.items():
+            for data in intent.data:
+                rules = {**intents.expansion_rules, **(data.expansion_rules or {})}
+                for template in data.sentences:
+                    texts = sample_sentence(template, intents.slot_lists, rules, expand_ranges=True)
+                    for text in itertools.islice(texts, MAX_PER_TEMPLATE):
+                        yield name, text
+
+    pairs = expanded()
     for intent_name, sentence in pairs:
         key = _key(sentence)
         if not key:
