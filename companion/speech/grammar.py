@@ -232,4 +232,11 @@ def sentences_for(context: str = "idle") -> list[str]:
         unknown = [n for n in names if n not in by_intent]
         if unknown:
             raise ValueError(f"voice.yaml: context {context!r} names intents with no sentences: {unknown}")
+    if "crisis" not in names:
+        names.append("crisis")  # safety first: crisis language is heard whatever else is expected
     return [s for name in names for s in by_intent[name]]
+
+
+def crisis_sentences() -> list[str]:
+    """The spoken forms of crisis language (voice.yaml), added to every command grammar."""
+    return list(spoken_sentences().get("crisis", ()))

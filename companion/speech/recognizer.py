@@ -51,10 +51,11 @@ class Recognizer(Protocol):
 
 
 def template_sentences() -> list[str]:
-    """Every sentence the router understands: the command grammar for both engines."""
+    """Every sentence the router understands, plus spoken crisis language: the Vosk command grammar."""
     from companion.core.router import get_router
+    from companion.speech.grammar import crisis_sentences
 
-    return list(get_router().sentences())
+    return list(get_router().sentences()) + crisis_sentences()
 
 
 def installed_vosk_model(lang: str = "en") -> Path | None:
