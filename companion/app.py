@@ -16,8 +16,10 @@ from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
+from companion.core.fuzzy import normalize
 from companion.core.intent import CONTROL_INTENTS, IntentResult, RouteContext
 from companion.core.lines import Lines
+from companion.core.numbers import words_to_digits
 from companion.core.paths import user_exercises_dir
 from companion.core.ports import Speaker, Utterance
 from companion.core.replies import ReplyBook
@@ -38,14 +40,17 @@ TOGGLE_DEBOUNCE_S = 0.6  # the hotkey pressed in a burst counts once
 class _Expectation:
     """What the last question the app asked is waiting for."""
 
-    kind: str  # "offer" | "checkin" | "followup"
+    kind: str  # "offer" | "checkin" | "intensity" | "followup"
     offers: tuple[str, ...] = ()
-    step_id: int | None = None
+    step_id: int | None = None  # the connection step being followed up, or the check-in being rated
     source: str = "click"  # what started the check-in: scheduled | click | typed | voice
+    feeling: IntentResult | None = None  # the feeling being rated, answered once the rating is in
 
     def expecting(self) -> frozenset[str]:
         if self.kind == "checkin":
             return frozenset({"feeling", "no", "snooze"})
+        if self.kind == "intensity":
+            return frozenset({"no"})
         return frozenset({"yes", "no"})
 
 
@@ -321,13 +326,29 @@ class Companion:
         if expect.kind == "checkin":
             self._expect = None
             if intent == "feeling":
-                self._record_feeling(result, source="scheduled" if expect.source == "scheduled" else source)
+                intensity = intensity_in(result.text)
+                checkin_id = self._record_feeling(result, source="scheduled" if expect.source == "scheduled"
+                                                  else source, intensity=intensity)
+                if intensity is None and checkin_id is not None:
+                    self._expect = _Expectation("intensity", step_id=checkin_id, feeling=result)
+                    self.say(self.lines.pick("checkin_intensity"))
+                    return True
                 self._speak_reply(result)
                 return True
             if intent in ("no", "snooze"):
                 self.snooze_checkins(result.slots.get("minutes", 30) if intent == "snooze" else 30)
                 return True
             return False
+        if expect.kind == "intensity":
+            self._expect = None
+            intensity = intensity_in(result.text)
+            if intensity is None and intent not in ("no", "stop"):
+                return False  # something else entirely: handle it as it is
+            if intensity is not None and expect.step_id is not None:
+                self.store.set_checkin_intensity(expect.step_id, intensity)
+            if expect.feeling is not None:
+                self._speak_reply(expect.feeling)
+            return True
         self._expect = None
         return False
 
@@ -346,13 +367,14 @@ class Companion:
             self._record_feeling(result, source=source)
         self._speak_reply(result)
 
-    def _record_feeling(self, result: IntentResult, *, source: str) -> None:
+    def _record_feeling(self, result: IntentResult, *, source: str, intensity: int | None = None) -> int | None:
         keep = self.config.privacy.keep_transcripts
         try:
-            self.store.add_checkin(result.slots.get("feeling"), result.slots.get("intensity"),
-                                   result.text if keep else None, source=source)
+            return self.store.add_checkin(result.slots.get("feeling"), intensity, result.text if keep else None,
+                                          source=source)
         except Exception:
             log.exception("could not record a check-in")
+            return None
 
     def _speak_reply(self, result: IntentResult) -> None:
         summary = self.store.summary(7) if result.intent == "progress" else None
@@ -506,6 +528,14 @@ class Companion:
     def close(self) -> None:
         self.stop("closed")
         self.speaker.close()
+
+
+def intensity_in(text: str) -> int | None:
+    """A 0–10 rating said in an answer ("about a seven", "6 out of 10"), or None."""
+    for word in words_to_digits(normalize(text)).split():
+        if word.isdigit() and 0 <= int(word) <= 10:
+            return int(word)
+    return None
 
 
 def _sentence(exc: BaseException) -> str:

@@ -108,6 +108,34 @@ def test_check_in_answer_is_stored_with_the_check_in(app: Companion) -> None:
     assert checkin.feeling == "overwhelmed" and checkin.source == "scheduled"
 
 
+def test_check_in_asks_how_strong_and_keeps_the_rating(app: Companion) -> None:
+    app.check_in()
+    app.handle_text("kind of anxious")
+    assert "ten" in app.speaker.lines[-1]  # "... from zero to ten ..."
+    app.handle_text("i would say a seven")
+    [checkin] = app.store.checkins()
+    assert (checkin.feeling, checkin.intensity) == ("anxious", 7)
+    app.handle_text("yes")
+    assert app.wait_session(10)
+    assert app.store.sessions(), "the exercise offered for the feeling was started"
+
+
+def test_a_rating_given_with_the_feeling_is_not_asked_again(app: Companion) -> None:
+    app.check_in()
+    app.handle_text("stressed like a 6 out of 10")
+    assert app.store.checkins()[0].intensity == 6
+    assert "ten" not in app.speaker.lines[-1]
+
+
+def test_skipping_the_rating_keeps_the_feeling_without_one(app: Companion) -> None:
+    app.check_in()
+    app.handle_text("pretty lonely")
+    app.handle_text("skip")
+    [checkin] = app.store.checkins()
+    assert (checkin.feeling, checkin.intensity) == ("lonely", None)
+    assert "?" in app.speaker.lines[-1]  # the reply to the feeling, offering something
+
+
 def test_check_in_follows_up_a_small_step_promised_last_time(app: Companion) -> None:
     app.store.add_connection_step("text my sister")
     app.check_in()
@@ -118,6 +146,8 @@ def test_check_in_follows_up_a_small_step_promised_last_time(app: Companion) -> 
     assert app.store.pending_connection_steps() == []
     app.handle_text("a bit tired")
     assert app.store.checkins()[0].feeling == "tired"
+    app.handle_text("three")
+    assert app.store.checkins()[0].intensity == 3
 
 
 def test_not_now_snoozes_check_ins(app: Companion) -> None:

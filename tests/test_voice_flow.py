@@ -72,18 +72,18 @@ def make_app(clock=None) -> Companion:
 @pytest.mark.timeout(30)
 def test_a_spoken_check_in_stores_the_feeling_and_yes_starts_the_offer():
     app = make_app()
-    ear = ScriptedEar("i feel lonely", "yes")
+    ear = ScriptedEar("i feel lonely", "about a six", "yes")
     loop = VoiceLoop(app, hear=ear, barge_in=False)
     try:
         app.check_in(source="voice")
         loop.run(listen_first=False)
         assert app.wait_session(10)
         [checkin] = app.store.checkins()
-        assert checkin.feeling == "lonely"
+        assert (checkin.feeling, checkin.intensity) == ("lonely", 6)
         [session] = app.store.sessions()
         assert session.exercise_id == "connect"  # the first exercise the reply to loneliness offered
-        assert [t.intent for t in loop.turns[:2]] == ["feeling", "yes"]
-        assert ear.modes[:2] == ["command", "command"]
+        assert loop.turns[0].intent == "feeling" and loop.turns[2].intent == "yes"
+        assert ear.modes[:3] == ["command", "command", "command"]
     finally:
         app.close()
 
@@ -336,15 +336,17 @@ def test_talk_hears_box_breathing_and_starts_it(pulse, tmp_path):
 @pytest.mark.timeout(120)
 def test_a_spoken_check_in_stores_the_feeling_and_starts_the_offer(pulse, tmp_path):
     lonely = espeak_wav16k("i feel lonely", tmp_path / "l.wav")
+    seven = espeak_wav16k("about a seven", tmp_path / "s.wav")
     yes = espeak_wav16k("yes", tmp_path / "y.wav")
     mic = FifoVoice(pulse["VMIC_FIFO"])
     env = voice_env(pulse, tmp_path)
     events = tmp_path / "events.jsonl"
     proc = Companion_(["checkin", "--silent", "--events", str(events)], env)
     try:
-        for n in range(1, 5):  # answer each time it listens: the feeling until it is stored, then yes
+        for n in range(1, 7):  # answer each time it listens: the feeling, then how strong, then yes
             proc.wait_for("listening", count=n)
-            mic.say(yes if history(env)["summary"]["checkins"] else lonely)
+            checkins = history(env)["checkins"]
+            mic.say(lonely if not checkins else seven if checkins[0]["intensity"] is None else yes)
             if any(e["event"] == "start" for e in (read_events(events) if events.exists() else [])):
                 break
         got = wait_events(events, lambda ev: any(e["event"] == "start" for e in ev))
@@ -355,6 +357,7 @@ def test_a_spoken_check_in_stores_the_feeling_and_starts_the_offer(pulse, tmp_pa
     assert got[0]["exercise"] == "connect", proc.output
     record = history(env)
     assert record["summary"]["feelings"] == {"lonely": 1}, proc.output
+    assert record["checkins"][0]["intensity"] == 7, proc.output
     assert [s["exercise_id"] for s in record["sessions"]] == ["connect"]
     assert "Traceback" not in proc.output
 

@@ -40,9 +40,14 @@ _SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"}
 _YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
 
 
+_UH_HUH = re.compile(r"\buh[\s-]*huh\b", re.IGNORECASE)  # a yes, though "uh" alone is a filler
+_RUN_ON_DIGITS = re.compile(r"\b(478|4444|54321)\b")     # "478 breathing", "54321": digits said as one
+
+
 def _key(text: str) -> str:
     """The form templates and speech are compared in: normalised, number words as digits."""
-    return numbers.words_to_digits(normalize(text))
+    key = numbers.words_to_digits(normalize(_UH_HUH.sub("mhm", text)))
+    return _RUN_ON_DIGITS.sub(lambda m: " ".join(m.group()), key)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,15 @@ _HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) 
 _ILL = re.compile(r"\bill (?!(with|from|for|health|and|in|at|today|again|or|effects|person|people|patient|"
                   r"advised|feeling|as|to|of|lately|all|since|after|because|but|so|this|last|recently|"
                   r"yesterday|now|too|enough|tonight|the|a)\b)")
+# a word or two said twice by a recognizer or a halting voice: "i want to want to die", "myself myself"
+_REPEATS = re.compile(r"\b(\w+(?: \w+)?)(?: \1\b)+")
+_MY_SELF = re.compile(r"\b(my|me) self\b(?! (portrait|portraits|esteem|confidence|image|care|worth|help|"
+                      r"control|love|respect|defen[cs]e|assessment|awareness|doubt|employed|service|checkout))")
+# words a recognizer hears for others only in a crisis phrase ("i dont want to be a life anymore")
+_HEARD_AS = (
+    (re.compile(r"\bbe a life\b(?= *$| anymore| any more| any longer)"), "be alive"),
+    (re.compile(r"\b(stop|quit) leaving$"), r"\1 living"),
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|\s*\n\s*")
 _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
 
@@ -106,8 +115,11 @@ def prepare(text: str) -> str:
     """The text as the guard reads it: normalised, corrected, figures of speech blanked out."""
     guard = _guard()
     clean = _correct(normalize(text[:_MAX_SCAN]), guard)
-    # joined words a recognizer splits: "my self" → "myself"
-    clean = re.sub(r"\b(my|me) self\b", "myself", clean)
+    clean = _REPEATS.sub(r"\1", clean)
+    # joined words a recognizer splits: "my self" → "myself" (not "my self portrait", "my self esteem")
+    clean = _MY_SELF.sub("myself", clean)
+    for rx, repl in _HEARD_AS:
+        clean = rx.sub(repl, clean)
     clean = _ILL.sub("i will ", clean)
     for rx in guard.idioms:
         clean = rx.sub(" , ", clean)

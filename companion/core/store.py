@@ -357,6 +357,12 @@ class Store:
             "INSERT INTO checkins (at, feeling, intensity, note, source) VALUES (?, ?, ?, ?, ?)",
             (_iso(self._now()), feeling, intensity, note, source))
 
+    def set_checkin_intensity(self, checkin_id: int, intensity: int) -> None:
+        """The 0–10 rating given one turn after the feeling it rates."""
+        if isinstance(intensity, bool) or not isinstance(intensity, int) or not 0 <= intensity <= 10:
+            raise ValueError(f"intensity must be a whole number from 0 to 10, got {intensity!r}")
+        self._write("UPDATE checkins SET intensity = ? WHERE id = ?", (intensity, checkin_id))
+
     def add_journal(self, text: str, prompt: str | None = None) -> int:
         return self._write("INSERT INTO journal (at, prompt, text) VALUES (?, ?, ?)",
                            (_iso(self._now()), prompt, text))

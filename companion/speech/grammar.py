@@ -234,7 +234,26 @@ def sentences_for(context: str = "idle") -> list[str]:
             raise ValueError(f"voice.yaml: context {context!r} names intents with no sentences: {unknown}")
     if "crisis" not in names:
         names.append("crisis")  # safety first: crisis language is heard whatever else is expected
-    return [s for name in names for s in by_intent[name]]
+    heard = [s for name in names for s in by_intent[name]]
+    if context in ("idle", "yesno"):
+        heard += rating_sentences()  # check-ins ask "how strong, 0 to 10?"
+    return heard
+
+
+@functools.cache
+def rating_sentences() -> tuple[str, ...]:
+    """Spoken 0–10 ratings (voice.yaml `ratings`): answers the app reads itself, so no intent of their own."""
+    from hassil.intents import Intents
+    from hassil.sample import sample_intents
+
+    spoken, command_lists = _load_voice_data()
+    templates = list(spoken.get("ratings") or ())
+    if not templates:
+        return ()
+    intents = Intents.from_dict({"language": "en", "lists": {**command_lists, **(spoken.get("lists") or {})},
+                                 "expansion_rules": spoken.get("expansion_rules") or {},
+                                 "intents": {"rating": {"data": [{"sentences": templates}]}}})
+    return tuple(dict.fromkeys(said for _, sentence in sample_intents(intents) if (said := normalize(sentence))))
 
 
 def crisis_sentences() -> list[str]:
