@@ -151,6 +151,9 @@ class FakeCompanion:
     def talk(self) -> None:
         self._record("talk")
 
+    def say(self, text: str) -> None:
+        self._record("say", text)
+
     def check_in(self, *, source: str = "manual") -> None:
         self._record("check_in", source)
 
@@ -382,6 +385,15 @@ def test_menu_actions_become_companion_commands(shell_without_display: Any) -> N
                          ("start_exercise", "compassion"), ("start_exercise", "journal"),
                          ("check_in", "click"), ("talk", None)]
     assert ("stop", None) in app.calls
+
+
+@pytest.mark.timeout(60)
+def test_how_i_listen_names_the_recognizer_and_the_better_one(shell_without_display: Any) -> None:
+    shell, app, _notes = shell_without_display
+    shell.action("voice")
+    assert wait_for(lambda: any(c[0] == "say" for c in app.calls))
+    [said] = [c[1] for c in app.calls if c[0] == "say"]
+    assert "built-in English recognizer" in said and "companion model download" in said
 
 
 @pytest.mark.timeout(60)

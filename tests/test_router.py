@@ -18,9 +18,9 @@ DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
 
 
-def load_eval() -> list[tuple[str, str, dict[str, str]]]:
+def load_eval(name: str = "intent_eval.tsv") -> list[tuple[str, str, dict[str, str]]]:
     rows = []
-    for line in (DATA / "intent_eval.tsv").read_text(encoding="utf-8").splitlines():
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
@@ -67,6 +67,61 @@ def test_eval_accuracy_at_least_95_percent(router: Router) -> None:
     novel = [row for row in rows if _key(row[0]) not in known]
     novel_wrong = [w for w in wrong if _key(w[0]) not in known]
     assert 1 - len(novel_wrong) / len(novel) >= 0.9, f"accuracy on new sentences too low: {novel_wrong}"
+
+
+BLIND = sorted(p.name for p in DATA.glob("intent_blind*.tsv"))
+
+
+@pytest.mark.parametrize("name", BLIND)
+def test_blind_batch_accuracy(router: Router, name: str) -> None:
+    """The batches written before each round of tuning (docs/benchmarks/router.md, "Blind batches"):
+    they guard against regressions; their first-sight scores are the honest estimate."""
+    rows = load_eval(name)
+    per = Counter(intent for _, intent, _ in rows)
+    assert set(per) == set(INTENTS), f"{name}: intents missing: {set(INTENTS) - set(per)}"
+    assert min(per.values()) >= 8, f"{name}: fewer than 8 sentences for {per.most_common()[-3:]}"
+    known = trained_keys()
+    wrong = [(t, i, r.intent) for t, i, slots in rows
+             if (r := router.route(t)).intent != i or any(str(r.slots.get(k)) != v for k, v in slots.items())]
+    assert 1 - len(wrong) / len(rows) >= 0.95, f"{name}: {len(wrong)} of {len(rows)} wrong: {wrong}"
+    novel = [t for t, _, _ in rows if _key(t) not in known]
+    novel_wrong = [w for w in wrong if _key(w[0]) not in known]
+    assert 1 - len(novel_wrong) / len(novel) >= 0.9, f"{name}: new sentences: {novel_wrong}"
+
+
+def test_blind_batches_are_mostly_new() -> None:
+    """Tuning must never copy a blind sentence into the examples: most lines stay unknown to the router."""
+    known = trained_keys()
+    rows = [row for name in BLIND for row in load_eval(name)]
+    novel = [t for t, _, _ in rows if _key(t) not in known]
+    assert len(BLIND) >= 4
+    assert len(novel) >= 0.65 * len(rows), f"only {len(novel)} of {len(rows)} blind sentences are new"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("i dont want to breathe", "no"),
+    ("i really dont feel like journaling", "no"),
+    ("i'd rather not do the grounding", "no"),
+    ("dont stop", "resume"),
+    ("i dont want to stop", "resume"),
+    ("i dont want to be so hard on myself anymore", "self_compassion"),
+    ("i don't belong at my job", "reframe"),
+    ("i dont want to breathe anymore stop", "stop"),
+])
+def test_turning_an_offer_down(router: Router, text: str, intent: str) -> None:
+    assert router.route(text).intent == intent
+
+
+@pytest.mark.parametrize(("text", "intent", "slots"), [
+    ("uh huh", "yes", {}),
+    ("478 breathing", "breathe", {"pattern": "4-7-8"}),
+    ("54321", "ground", {}),
+    ("fast", "faster", {}),
+    ("no that's fine", "no", {}),
+])
+def test_run_on_and_filler_forms(router: Router, text: str, intent: str, slots: dict[str, object]) -> None:
+    r = router.route(text)
+    assert (r.intent, r.slots) == (intent, slots), r
 
 
 @pytest.mark.parametrize(("text", "intent", "slots"), [

@@ -29,7 +29,7 @@ def test_menu_has_every_entry_the_person_needs() -> None:
     actions = menu_actions()
     for name in ("talk", "breathe:box", "breathe:4-7-8", "breathe:coherent", "breathe:sigh", "ground",
                  "compassion", "journal", "check_in", "snooze:30", "snooze:60", "snooze:120",
-                 "snooze:tomorrow", "snooze:resume", "history", "settings", "quit"):
+                 "snooze:tomorrow", "snooze:resume", "history", "settings", "voice", "quit"):
         assert name in actions
     words = texts()["tray"]
     assert words["talk"] == "Talk to me" and words["patterns"]["sigh"] == "Cyclic sigh"
@@ -127,7 +127,7 @@ def test_real_tray_docks_shows_state_and_its_menu_works(xdisplay: str, tmp_path:
         # right click → menu → "Ground me" (3rd of 10 entries while no session runs) starts that session
         icon = _icon_centre(tmp_path / "find.png", "idle")
         starts = len(run.events("start"))
-        _open_menu_and_click(icon, index=2, count=10)
+        _open_menu_and_click(icon, index=2, count=11)
         assert wait_for(lambda: len(run.events("start")) > starts, timeout=10), run.output
         assert run.events("start")[-1]["exercise"] == "ground"
         forward({"cmd": "stop"})
@@ -147,7 +147,7 @@ def test_real_tray_docks_shows_state_and_its_menu_works(xdisplay: str, tmp_path:
         assert _docked(tmp_path / "resumed.png", "idle")
 
         # Quit (last entry) ends the process cleanly
-        _open_menu_and_click(icon, index=9, count=10)
+        _open_menu_and_click(icon, index=10, count=11)
         assert wait_for(lambda: run.proc.poll() is not None, timeout=20), "Quit did not quit"
         assert run.proc.returncode == 0
         assert "Traceback" not in run.output

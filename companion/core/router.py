@@ -34,6 +34,12 @@ MAX_PER_TEMPLATE = 10_000  # cap on the sentences one template line expands to (
 _ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
                  "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
 _LONGEST_ANSWER = 6
+# "i do not want to breathe", "i do not feel like journaling": an offer turned down, not asked for
+_DECLINE = re.compile(r"^(no |okay )?(i )?((really )?do not (really )?(want to|want|feel like|need to|need|fancy)"
+                      r"|would rather not|can not be bothered to|do not) (do |doing |try |trying )?")
+_DECLINABLE = frozenset({"breathe", "ground", "self_compassion", "reframe", "journal", "connect",
+                         "professional_help"})
+_LONGEST_DECLINED = 4  # words after "i do not want to"; longer is a statement ("... be so hard on myself")
 _ANSWER_STARTS = frozenset({"yes", "no", "sure", "okay", "alright", "absolutely", "definitely", "not",
                             "maybe"})
 _SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"})
@@ -266,6 +272,7 @@ class Router:
         if not key:
             return IntentResult(text, "unknown", 0.0, {})
         intent, conf = self._decide(key, context)
+        intent = self._declined(key, intent)
         slots = self._slots(intent, key) if intent != "unknown" else {}
         if intent == "snooze" and "minutes" not in slots and "no" in context.expecting:
             intent = "no"   # "not now" answers the pending question
@@ -310,6 +317,24 @@ class Router:
         if best == "unknown" or conf < THRESHOLD:
             return "unknown", conf if best == "unknown" else 1.0 - conf
         return best, conf
+
+    def _declined(self, key: str, intent: str) -> str:
+        """"i do not want to breathe" is `no`, "do not stop" is `resume`: when what follows the refusal is
+        itself a short request for an exercise (or for stopping), the sentence turns it down."""
+        m = _DECLINE.match(key)
+        if not m or intent not in _DECLINABLE | {"stop"}:
+            return intent
+        rest = key[m.end():]
+        if not rest or len(rest.split()) > _LONGEST_DECLINED:
+            return intent
+        if m.group(3) == "do not" and not rest.startswith("stop"):
+            return intent  # a bare "i do not belong" is a statement, not a refusal
+        asked, _ = self._decide(rest, RouteContext())
+        if intent in _DECLINABLE and asked in _DECLINABLE:
+            return "no"
+        if intent == "stop" and asked == "stop" and rest.startswith("stop"):
+            return "resume"
+        return intent
 
     def _slots(self, intent: str, key: str) -> dict[str, Any]:
         padded = f" {key} "

@@ -169,6 +169,8 @@ class DesktopShell:
             return app.toggle_breathing()
         if kind == "history":
             return self._show_history()
+        if kind == "voice":
+            return app.say(voice_info())
         raise ValueError(f"unknown action {name!r}")
 
     def _show_history(self) -> Any:
@@ -452,6 +454,15 @@ class DesktopShell:
                 self.pacer.root.destroy()
             except Exception:
                 log.debug("Tk destroy failed", exc_info=True)
+
+
+def voice_info() -> str:
+    """Which recognizer listens, and how to get the better one (the tray's "How I listen")."""
+    from companion.speech.recognizer import active_engine_info
+
+    info = active_engine_info()
+    lines = texts()["voice_info"]
+    return str(lines.get(info["engine"], lines["none"])).format(hint=info.get("hint", ""))
 
 
 def _open_file(path: Path) -> None:

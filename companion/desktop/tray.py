@@ -22,7 +22,7 @@ from companion.desktop.icons import draw_icon
 log = logging.getLogger(__name__)
 
 # Menu entry names the tray reports: "talk", "breathe:<pattern>", "ground", "compassion", "journal",
-# "check_in", "snooze:<minutes>|tomorrow|resume", "history", "settings", "stop", "quit".
+# "check_in", "snooze:<minutes>|tomorrow|resume", "history", "settings", "voice", "stop", "quit".
 Action = Callable[[str], None]
 
 
@@ -89,6 +89,7 @@ def _menu_spec() -> list[tuple[str, Any]]:
         (words["stop"], "stop"),
         (words["history"], "history"),
         (words["settings"], "settings"),
+        (words["voice"], "voice"),
         (words["quit"], "quit"),
     ]
 
