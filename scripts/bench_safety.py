@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO / "tests" / "data"
-BATCHES = ("", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")  # blind batches, in the order they were written
+# blind batches, in the order they were written
+BATCHES = ("", *(str(n) for n in range(2, 17)))
 CRISIS = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 

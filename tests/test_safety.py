@@ -23,7 +23,7 @@ def lines(name: str) -> list[str]:
 
 # Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
 # written and what the guard caught before it was tuned on them).
-BATCHES = ("", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
+BATCHES = ("", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16")
 CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 
@@ -244,3 +244,55 @@ def test_a_sentence_end_inside_a_journal_entry_still_ends_the_phrase() -> None:
     entry = "Work was fine. I just want out.\nThen I made tea and watched telly."
     assert safety.check(entry) is not None
     assert safety.check("I just want out of this meeting. Then tea.") is None
+
+
+@pytest.mark.parametrize(("heard", "meant"), [
+    ("i took an over dose", "i took an overdose"),
+    ("i want to end my live", "i want to end my life"),
+    ("there is no point and living", "there is no point in living"),
+    ("i want to want to die", "i want to die"),
+    ("im going to kill myself myself", "i am going to kill myself"),
+    ("i dont want to be a life anymore", "i do not want to be alive anymore"),
+    ("i want to stop leaving", "i want to stop living"),
+    ("suicide al thoughts", "suicidal thoughts"),
+    ("i want to slit my rests", "i want to slit my wrists"),
+    ("i want to hang my self", "i want to hang myself"),
+])
+def test_recognizer_damage_is_repaired_before_matching(heard: str, meant: str) -> None:
+    assert safety.prepare(heard) == meant
+    assert safety.check(heard) is not None
+
+
+def test_repairs_leave_ordinary_words_alone() -> None:
+    assert safety.prepare("i want to stop leaving my keys everywhere") == "i want to stop leaving my keys everywhere"
+    assert safety.prepare("i want to be a life coach") == "i want to be a life coach"
+    assert "myself" not in safety.prepare("i want to hang my self portrait on the wall")
+    for text in ("i want to diet", "i want to hang my self portrait on the wall", "over and over again",
+                 "i want to be a life coach"):
+        assert safety.check(text) is None, text
+
+
+@pytest.mark.parametrize(("text", "figure"), [
+    # round 2: each new exclusion next to the same words that must still fire
+    ("i watched a documentary about suicide", "i keep thinking about suicide"),
+    ("the character in the novel kills himself at the end", "i want to kill myself at the end of the week"),
+    ("the news said a celebrity died of an overdose", "i want to take an overdose"),
+    ("how many sleeping pills is the normal dose", "how many sleeping pills would it take to die"),
+    ("my cat is so cute i could die", "im so sad i could die"),
+    ("i wanna disappear from this awkward convo lol", "i wanna disappear forever"),
+    ("the play was a suicide mission for the hero", "i am on a suicide watch list"),
+    ("this cake is to die for", "i have been wanting to die for weeks"),
+    ("i would rather die than eat that", "i would rather be dead than go into a home"),
+    ("im ready to go to the shops now", "im ready to go"),
+    ("ive made my peace with the neighbours", "ive made my peace"),
+    ("i made a plan for the weekend", "i made a plan"),
+    ("i could sleep forever", "i want to go to sleep for good"),
+    ("what happens if you take two paracetamol with coffee", "what happens if you take 20 sleeping pills"),
+    ("i saved my prescriptions in a folder", "ive been saving my heart pills"),
+    ("i had enough of this world cup", "ive had enough of this world"),
+    ("the only thing stopping me is the price", "the only thing stopping me is my dog"),
+    ("the quickest way to go is the bus", "i keep googling painless ways out"),
+])
+def test_round_two_figures_are_told_from_the_real_thing(text: str, figure: str) -> None:
+    assert safety.check(text) is None, text
+    assert safety.check(figure) is not None, figure

@@ -34,6 +34,10 @@ MAX_PER_TEMPLATE = 10_000  # cap on the sentences one template line expands to (
 _ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
                  "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
 _LONGEST_ANSWER = 6
+_REQUEST = re.compile(r"\b(help me|can we|could we|can you|could you|let us|i want to|i would like to|i need to"
+                      r"|take me|walk me|guide me|show me)\b")
+_NOT_REQUESTS = frozenset({"unknown", "yes", "no", "crisis"})
+REQUEST_SHARE = 0.8  # the request must score at least this share of the feeling to win
 # "i do not want to breathe", "i do not feel like journaling": an offer turned down, not asked for
 _DECLINE = re.compile(r"^(no |okay )?(i )?((really )?do not (really )?(want to|want|feel like|need to|need|fancy)"
                       r"|would rather not|can not be bothered to|do not) (do |doing |try |trying )?")
@@ -304,6 +308,12 @@ class Router:
         if len(words) > _LONGEST_ANSWER and words[0] not in _ANSWER_STARTS:
             # a long sentence is a statement, not a bare yes or no ("i do not really belong at my job")
             ranked = [r for r in ranked if r[0] not in {"yes", "no"}] or ranked
+        if ranked[0][0] == "feeling" and _REQUEST.search(key):
+            # "i am all wound up, help me breathe": a state said on the way to a request is the request
+            for name, s, i in ranked[1:3]:
+                if name not in _NOT_REQUESTS and s >= REQUEST_SHARE * ranked[0][1]:
+                    ranked = [(name, s, i), *[r for r in ranked if r[0] != name]]
+                    break
         best, score, _ = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         if expecting or context.in_session:
