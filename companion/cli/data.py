@@ -155,6 +155,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if store is None:
         return 1
     with store:
+        if args.plot is not None:  # the picture alone: the text history is one `companion history` away
+            return _plot(store, args.plot, (args.days,) if args.days != 7 else (7, 30))
         if args.json:
             data = {
                 "days": args.days,
@@ -167,8 +169,6 @@ def cmd_history(args: argparse.Namespace) -> int:
             print(json.dumps(data, indent=2, ensure_ascii=False))
         else:
             print(_history_text(store, args.days))
-        if args.plot is not None:
-            return _plot(store, args.plot, (args.days,) if args.days != 7 else (7, 30))
     return 0
 
 
