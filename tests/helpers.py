@@ -59,3 +59,13 @@ def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = N
     """Runs `python -m companion ARGS` as a person would, with the test's isolated directories."""
     return subprocess.run([sys.executable, "-m", "companion", *args], input=input, env=env or dict(os.environ),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def padded_wav(pcm: bytes, path: Path, *, lead_s: float = 1.0, tail_s: float = 2.0) -> Path:
+    """16 kHz mono speech with digital silence before and after, as a microphone would hear one utterance."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\0" * int(32000 * lead_s) + pcm + b"\0" * int(32000 * tail_s))
+    return path

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import wave
-
 import pytest
-from helpers import espeak_wav16k
+from helpers import espeak_wav16k, padded_wav
 
 from companion.speech.recognizer import OpenModeUnavailable
 from companion.speech.sphinx_engine import SphinxRecognizer
@@ -181,13 +179,8 @@ def test_a_session_grammar_hears_control_words(tmp_path):
     assert rec.grammar.sentences == tuple(sentences_for("session"))
     heard = []
     for i, phrase in enumerate(["slow down", "keep going", "stop"]):  # the first one on a fresh decoder
-        pcm = espeak_wav16k(phrase, tmp_path / f"{i}.wav")
-        padded = tmp_path / f"{i}p.wav"
-        with wave.open(str(padded), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(16000)
-            w.writeframes(b"\0" * 16000 + pcm + b"\0" * 32000)
+        padded = padded_wav(espeak_wav16k(phrase, tmp_path / f"{i}.wav"), tmp_path / f"{i}p.wav",
+                            lead_s=0.5, tail_s=1.0)
         heard.append(audio.decode_file(padded, rec).transcript)  # through the VAD, as the app listens
     assert heard == ["slow down", "keep going", "stop"]
 

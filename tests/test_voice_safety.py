@@ -3,11 +3,10 @@ self-harm reaches the crisis guard whatever the companion was listening for."""
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import pytest
-from helpers import espeak_wav16k
+from helpers import espeak_wav16k, padded_wav
 
 from companion.core.router import get_router
 from companion.speech.grammar import CONTEXTS, crisis_sentences, sentences_for
@@ -40,12 +39,7 @@ def test_spoken_crisis_language_is_heard_and_routed_to_crisis(context: str, tmp_
     recognizer = SphinxRecognizer(sentences_for(context))
     router = get_router()
     for i, phrase in enumerate(SPOKEN):
-        pcm = espeak_wav16k(phrase, tmp_path / f"{i}.wav")
-        padded = tmp_path / f"{i}p.wav"
-        with wave.open(str(padded), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(16000)
-            w.writeframes(b"\0" * 16000 + pcm + b"\0" * 32000)
+        padded = padded_wav(espeak_wav16k(phrase, tmp_path / f"{i}.wav"), tmp_path / f"{i}p.wav",
+                            lead_s=0.5, tail_s=1.0)
         heard = audio.decode_file(padded, recognizer).transcript
         assert router.route(heard).intent == "crisis", (phrase, heard)

@@ -126,6 +126,29 @@ def _notice(message: str) -> None:
     print(f"companion: {message}", file=sys.stderr, flush=True)
 
 
+def open_events(path: Path | None) -> EventsWriter | None:
+    """The `--events FILE` writer, or None; a file that cannot be written ends the command (exit 2) before
+    anything starts."""
+    if path is None:
+        return None
+    try:
+        return EventsWriter(path)
+    except OSError as exc:
+        print(f"companion: cannot write the events file {path}: {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def app_for_terminal(*, silent: bool, writer: EventsWriter | None) -> Any:
+    """The companion for a terminal command: captions printed, session events written when asked."""
+    from companion.app import create_app
+
+    app = create_app(silent=silent, notice=_notice)
+    app.bus.subscribe(CaptionPrinter(sys.stdout))
+    if writer is not None:
+        app.bus.subscribe(writer)
+    return app
+
+
 # ----- commands ------------------------------------------------------------------------------------------------
 def _forward(command: dict[str, Any]) -> bool:
     """Hands the command to a running companion (the tray) when there is one."""
@@ -160,24 +183,12 @@ def _run_session(args: argparse.Namespace, exercise_id: str | None, *, minutes: 
                    "thought": thought}
         if _forward(command):
             return 0
-    writer = None
-    if args.events is not None:
-        try:
-            writer = EventsWriter(args.events)
-        except OSError as exc:
-            print(f"companion: cannot write the events file {args.events}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-
-    from companion.app import create_app
-
-    app = create_app(silent=args.silent, notice=_notice)
+    writer = open_events(args.events)
+    app = app_for_terminal(silent=args.silent, writer=writer)
     if exercise_id is None:
         exercise_id = app.config.breathing.default_pattern
         if minutes is None and cycles is None:
             minutes = app.config.breathing.default_minutes
-    app.bus.subscribe(CaptionPrinter(sys.stdout))
-    if writer is not None:
-        app.bus.subscribe(writer)
     try:
         try:
             app.start_exercise(exercise_id, minutes=minutes, cycles=cycles, thought=thought)

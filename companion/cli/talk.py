@@ -101,26 +101,15 @@ def cmd_checkin(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, *, checkin: bool) -> int:
-    from companion.cli.exercise import CaptionPrinter, EventsWriter
+    from companion.cli.exercise import app_for_terminal, open_events
 
     device: int | str | None = args.device
     if isinstance(device, str) and device.isdigit():
         device = int(device)
-    writer = None
-    if args.events is not None:
-        try:
-            writer = EventsWriter(args.events)
-        except OSError as exc:
-            print(f"companion: cannot write the events file {args.events}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-
-    from companion.app import create_app
+    writer = open_events(args.events)
     from companion.voice import VoiceLoop
 
-    app = create_app(silent=args.silent, notice=_notice)
-    app.bus.subscribe(CaptionPrinter(sys.stdout))
-    if writer is not None:
-        app.bus.subscribe(writer)
+    app = app_for_terminal(silent=args.silent, writer=writer)
     loop: Any = VoiceLoop(app, engine=args.engine, device=device, seconds=args.seconds, fallback=_typed,
                           on_listening=_listening, notice=_notice)
     try:
