@@ -14,6 +14,7 @@ from typing import Any
 
 from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
+from companion.core.crisis_followup import safety_answer
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
 from companion.core.fuzzy import normalize
@@ -40,7 +41,7 @@ TOGGLE_DEBOUNCE_S = 0.6  # the hotkey pressed in a burst counts once
 class _Expectation:
     """What the last question the app asked is waiting for."""
 
-    kind: str  # "offer" | "checkin" | "intensity" | "followup"
+    kind: str  # "offer" | "checkin" | "intensity" | "followup" | "safety"
     offers: tuple[str, ...] = ()
     step_id: int | None = None  # the connection step being followed up, or the check-in being rated
     source: str = "click"  # what started the check-in: scheduled | click | typed | voice
@@ -285,6 +286,7 @@ class Companion:
         reply = crisis_reply(self.region)
         self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region}))
         self.say(reply)
+        self._expect = _Expectation("safety")  # the reply asks whether they are safe right now
 
     def _in_session(self, session: Session, result: IntentResult, text: str) -> None:
         intent = result.intent
@@ -339,6 +341,14 @@ class Companion:
                 self.snooze_checkins(result.slots.get("minutes", 30) if intent == "snooze" else 30)
                 return True
             return False
+        if expect.kind == "safety":
+            self._expect = None
+            if intent == "yes":
+                self.say(safety_answer("safe", self.region))
+                self._expect = _Expectation("offer", offers=("coherent",))
+            else:
+                self.say(safety_answer("not_safe" if intent in ("no", "stop") else "unclear", self.region))
+            return True
         if expect.kind == "intensity":
             self._expect = None
             intensity = intensity_in(result.text)

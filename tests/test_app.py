@@ -81,6 +81,23 @@ def test_crisis_language_stops_the_session_and_gives_the_line_first(app: Compani
     assert events.kinds("crisis")
 
 
+@pytest.mark.parametrize(("answer", "expect_in_reply", "offered"), [
+    ("no im not", "emergency", False),
+    ("yes i am safe", "glad", True),
+    ("i dont know", "emergency", False),
+])
+def test_the_answer_to_are_you_safe_gets_a_caring_reply(app: Companion, answer: str, expect_in_reply: str,
+                                                         offered: bool) -> None:
+    app.handle_text("i dont want to be alive anymore")
+    assert app.speaker.lines[-1].endswith("Are you safe right now?")
+    app.handle_text(answer)
+    reply = app.speaker.lines[-1]
+    assert expect_in_reply in reply and "988" in reply
+    app.handle_text("yes")
+    assert app.wait_session(10)
+    assert bool(app.store.sessions()) is offered
+
+
 def test_a_feeling_is_recorded_acknowledged_and_an_offer_can_be_taken(app: Companion) -> None:
     result = app.handle_text("i feel really lonely tonight")
     assert result.intent == "feeling" and result.slots.get("feeling") == "lonely"
