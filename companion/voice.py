@@ -273,7 +273,9 @@ class VoiceLoop:
     def _default_barge_in(self, on_word: Callable[[str], None]) -> BargeInLike:
         from companion.speech.audio import BargeIn
 
-        return BargeIn(on_word, engine=self.engine, device=self.device)
+        # the speaker's playback reference, when it has one, lets barge-in subtract our own voice (echo.py)
+        reference = getattr(self.app.speaker, "playback_reference", None)
+        return BargeIn(on_word, engine=self.engine, device=self.device, reference=reference)
 
     def _on_barge_word(self, word: str) -> None:
         self._barge_words.put(word)

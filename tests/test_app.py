@@ -98,6 +98,11 @@ def test_the_answer_to_are_you_safe_gets_a_caring_reply(app: Companion, answer: 
     assert bool(app.store.sessions()) is offered
 
 
+def test_asking_for_a_crisis_number_gives_the_regions_line(app: Companion) -> None:
+    app.handle_text("can you give me the crisis number")
+    assert "988" in app.speaker.lines[-1]
+
+
 def test_a_feeling_is_recorded_acknowledged_and_an_offer_can_be_taken(app: Companion) -> None:
     result = app.handle_text("i feel really lonely tonight")
     assert result.intent == "feeling" and result.slots.get("feeling") == "lonely"

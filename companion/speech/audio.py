@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from companion.speech.echo import EchoCanceller, PlaybackReference
     from companion.speech.recognizer import Recognizer
 
 _LOGGER = logging.getLogger(__name__)
@@ -472,12 +473,17 @@ class BargeInDetector:
     Three plain guards against our own echo (not echo cancellation): the recognizer knows only the barge-in
     words; the utterance must be short like a single word (`max_word_s`; the companion's sentences are
     longer); and its loudest frame must be `echo_margin` times louder (RMS) than the loudest frame of the
-    second before it began (the echo level of our speech as the microphone hears it)."""
+    second before it began (the echo level of our speech as the microphone hears it).
+
+    With `echo` (an EchoCanceller fed by the speaker's PlaybackReference) what we play is subtracted first, so
+    a word said over a line is neither merged into it nor drowned by it; the guards then judge what is left."""
 
     def __init__(self, recognizer: Recognizer, on_word: Callable[[str], None], *, echo_margin: float = 2.0,
                  trailing_silence: float = 0.3, max_word_s: float = 1.2,
-                 words: tuple[str, ...] = BARGE_IN_WORDS) -> None:
+                 words: tuple[str, ...] = BARGE_IN_WORDS, echo: EchoCanceller | None = None) -> None:
         self.recognizer = recognizer
+        self.echo = echo
+        self._pending = b""
         self.max_word_s = max_word_s
         self.on_word = on_word
         self.echo_margin = echo_margin
@@ -495,10 +501,16 @@ class BargeInDetector:
         self._floor = 0.0
         self._peak = 0.0
 
-    def feed(self, pcm16: bytes) -> str | None:
-        """Takes audio; returns the word (after calling on_word) when a loud-enough barge-in word ended."""
-        for i in range(0, len(pcm16) - FRAME_BYTES + 1, FRAME_BYTES):
-            frame = pcm16[i:i + FRAME_BYTES]
+    def feed(self, pcm16: bytes, arrived_at: float | None = None) -> str | None:
+        """Takes audio (received at `arrived_at`, time.monotonic(), for the echo canceller's clock); returns the
+        word (after calling on_word) when a loud-enough barge-in word ended."""
+        if self.echo is not None:
+            pcm16 = self.echo.process(pcm16, arrived_at)
+        data = self._pending + pcm16
+        n = len(data) // FRAME_BYTES * FRAME_BYTES
+        self._pending = data[n:]
+        for i in range(0, n, FRAME_BYTES):
+            frame = data[i:i + FRAME_BYTES]
             rms = float(np.sqrt(np.mean(np.frombuffer(frame, "<i2").astype(np.float64) ** 2)))
             self._t += FRAME_S
             self._echo.append((self._t, rms))
@@ -516,6 +528,7 @@ class BargeInDetector:
                 self._new()
                 word = heard.transcript.strip()
                 if short and loud and word in self.words:
+                    self._pending = b""
                     self.on_word(word)
                     return word
         return None
@@ -527,9 +540,10 @@ class BargeIn:
     `start()` opens the microphone, `stop()` closes it; `on_word(word)` runs on the listening thread."""
 
     def __init__(self, on_word: Callable[[str], None], *, engine: str = "auto", echo_margin: float = 2.0,
-                 device: int | str | None = None) -> None:
+                 device: int | str | None = None, reference: PlaybackReference | None = None) -> None:
         from companion.speech.recognizer import open_recognizer
 
+        self.reference = reference
         self.detector = BargeInDetector(open_recognizer(engine, "command", sentences=list(BARGE_IN_WORDS)),
                                         on_word, echo_margin=echo_margin)
         self.device = device
@@ -543,15 +557,23 @@ class BargeIn:
         self._thread.start()
 
     def _run(self) -> None:
+        if self.reference is not None:  # each opening of the microphone starts a new clock: a new canceller
+            from companion.speech.echo import EchoCanceller
+
+            self.detector.echo = EchoCanceller(self.reference)
+            self.reference.listeners += 1
         try:
             with Microphone(self.device) as mic:
                 for block in mic.blocks():
                     if self._stop.is_set():
                         return
-                    self.detector.feed(block)
+                    self.detector.feed(block, time.monotonic())
         except MicrophoneError as exc:
             self.error = exc
             _LOGGER.warning("barge-in unavailable: %s", exc)
+        finally:
+            if self.reference is not None:
+                self.reference.listeners -= 1
 
     def stop(self) -> None:
         self._stop.set()

@@ -252,6 +252,7 @@ class Pyttsx3Speaker:
         self._rendering: SpokenLine | None = None
         self._playing: tuple[SpokenLine, Playback] | None = None
         self._closed = False
+        self._reference: Any = None  # made by the first `playback_reference` call
         self._threads = [threading.Thread(target=self._render_loop, name="tts-render", daemon=True),
                          threading.Thread(target=self._play_loop, name="tts-play", daemon=True)]
         for t in self._threads:
@@ -264,6 +265,16 @@ class Pyttsx3Speaker:
     @property
     def rate(self) -> int:
         return self._rate
+
+    @property
+    def playback_reference(self) -> Any:
+        """What is being played, as a companion.speech.echo.PlaybackReference (16 kHz samples and the monotonic
+        start of each line) for barge-in's echo suppression; made on first use, so no one else pays for it."""
+        if self._reference is None:
+            from companion.speech.echo import PlaybackReference
+
+            self._reference = PlaybackReference()
+        return self._reference
 
     # -- the Speaker port --------------------------------------------------------------------------------
     def say(self, text: str) -> SpokenLine:
@@ -381,7 +392,12 @@ class Pyttsx3Speaker:
                 line.first_audio_at = play.started_at
                 self._playing = (line, play)
                 self._cond.notify_all()
+            reference = self._reference
+            if reference is not None:
+                reference.publish_wav(path, play.started_at)
             code = play.wait()
+            if reference is not None:
+                reference.ended()
             with self._cond:
                 if self._playing and self._playing[1] is play:
                     self._playing = None

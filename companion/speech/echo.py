@@ -1,0 +1,196 @@
+"""Echo suppression for barge-in: subtracts what the companion itself is playing from the microphone signal.
+It never changes what is played and never touches the microphone; without a playback reference it passes audio through.
+
+How it works: the speaker publishes each line it plays (16 kHz samples + the monotonic time playback started)
+to a `PlaybackReference`. `EchoCanceller` puts the microphone on the same clock (first block's arrival, then
+sample counting), estimates the line's delay once by cross-correlating the line's first ~0.5 s with the
+microphone, then removes a delay-aligned copy with a block NLMS filter (256 taps). A line the microphone does
+not hear (a headset) gives no correlation peak and the audio passes through untouched.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16000
+EST_REF_S = 0.5  # the part of each line used to find its delay
+MAX_DELAY_S = 0.5  # playback start → microphone: player start-up, sound-server buffers, the room
+MIN_CORRELATION = 0.3  # normalised peak below this: the microphone does not hear the line (a headset)
+TAPS = 256  # 16 ms at 16 kHz: the delay is found first, so the filter models only the room's short tail
+PRE_TAPS = 32  # taps before the estimated delay, for an estimate a little late
+BLOCK = 160  # 10 ms NLMS blocks
+MU = 0.5
+HISTORY_S = 3.0
+
+
+@dataclass
+class _Line:
+    start: float  # monotonic time playback started
+    samples: np.ndarray  # float64, 16 kHz
+    end: float = float("inf")  # monotonic time it was cut off (or finished)
+    delay: float | None = None  # seconds from playback time to microphone time; None until estimated
+    heard: bool = False  # the estimate found the line in the microphone
+    gain: float = 0.0
+    searched: bool = field(default=False)
+
+
+class PlaybackReference:
+    """What the speaker is playing, shared with the listener. Thread-safe; keeps the last few lines only.
+
+    Decoding is skipped while nobody listens (`listeners` == 0), so a speaker without barge-in pays nothing."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._lines: collections.deque[_Line] = collections.deque(maxlen=keep)
+        self._lock = threading.Lock()
+        self.listeners = 0
+
+    def publish(self, samples: np.ndarray, started_at: float) -> None:
+        """A line (16 kHz samples, int16 or float) started playing at `started_at` (time.monotonic())."""
+        with self._lock:
+            self._lines.append(_Line(started_at, np.asarray(samples, np.float64)))
+
+    def publish_wav(self, path: Path | str, started_at: float) -> None:
+        """As `publish`, from the WAV being played; skipped while nobody listens; never raises."""
+        if self.listeners <= 0:
+            return
+        from companion.speech.audio import AudioFileError, read_wav16k
+
+        try:
+            pcm = read_wav16k(path)
+        except (AudioFileError, OSError):
+            return
+        self.publish(np.frombuffer(pcm, "<i2"), started_at)
+
+    def ended(self, at: float | None = None) -> None:
+        """The newest line stopped sounding at `at` (cut off or finished): nothing of it is expected after."""
+        at = time.monotonic() if at is None else at
+        with self._lock:
+            if self._lines:
+                last = self._lines[-1]
+                last.end = min(last.end, at)
+
+    def lines(self) -> list[_Line]:
+        with self._lock:
+            return list(self._lines)
+
+
+class EchoCanceller:
+    """Removes the published playback from microphone blocks; output lags input only while a new line's delay
+    is being estimated (at most EST_REF_S + MAX_DELAY_S), so nothing the person says is dropped."""
+
+    def __init__(self, reference: PlaybackReference) -> None:
+        self.reference = reference
+        self._t0: float | None = None  # monotonic time of microphone sample 0
+        self._mic = np.zeros(0, np.float64)  # raw microphone history (for the estimate and the output)
+        self._mic_base = 0  # index of _mic[0]
+        self._n = 0  # microphone samples received
+        self._out = 0  # microphone samples emitted
+        self._w = np.zeros(TAPS)
+        self._w_line: _Line | None = None
+        self.cancelled_lines = 0  # lines found in the microphone and subtracted (for tests and the benchmark)
+
+    def process(self, pcm16: bytes, arrived_at: float | None = None) -> bytes:
+        """One microphone block, received at `arrived_at` (time.monotonic()); returns cleaned audio (int16)."""
+        x = np.frombuffer(pcm16, "<i2").astype(np.float64)
+        if self._t0 is None:
+            self._t0 = (time.monotonic() if arrived_at is None else arrived_at) - len(x) / RATE
+        self._mic = np.concatenate([self._mic, x])
+        self._n += len(x)
+        lines = self.reference.lines()
+        limit = self._n
+        for line in lines:
+            if line.searched:
+                continue
+            first = self._index(line.start)
+            if first >= self._n:
+                continue  # not yet playing at the microphone's time
+            need = self._index(line.start + min(EST_REF_S, len(line.samples) / RATE) + MAX_DELAY_S)
+            if self._n >= need or self._index(line.end) <= self._n:
+                self._estimate(line)
+            else:
+                limit = min(limit, max(first, self._out))  # hold from the line's start until its delay is known
+        out = self._clean(self._out, limit, lines) if limit > self._out else np.zeros(0)
+        self._out = max(self._out, limit)
+        keep = max(0, min(self._out, self._n - int(HISTORY_S * RATE)) - self._mic_base)
+        if keep:
+            self._mic = self._mic[keep:]
+            self._mic_base += keep
+        return np.clip(np.rint(out), -32768, 32767).astype("<i2").tobytes()
+
+    # ----------------------------------------------------------------------------------------------- internals
+    def _index(self, t: float) -> int:
+        assert self._t0 is not None
+        if t == float("inf"):
+            return 1 << 62
+        return int(round((t - self._t0) * RATE))
+
+    def _mic_slice(self, a: int, b: int) -> np.ndarray:
+        a, b = max(a, self._mic_base), min(b, self._n)
+        return self._mic[a - self._mic_base:b - self._mic_base] if b > a else np.zeros(0)
+
+    def _estimate(self, line: _Line) -> None:
+        """The line's delay into the microphone: the peak of the normalised cross-correlation."""
+        line.searched = True
+        ref = line.samples[:int(EST_REF_S * RATE)]
+        first = self._index(line.start)
+        mic = self._mic_slice(first, first + len(ref) + int(MAX_DELAY_S * RATE))
+        if len(mic) < len(ref) or not np.any(ref):
+            return
+        n = 1 << int(np.ceil(np.log2(len(mic) + len(ref))))
+        corr = np.fft.irfft(np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n)), n)[:len(mic) - len(ref) + 1]
+        csum = np.concatenate([[0.0], np.cumsum(mic ** 2)])
+        energy = csum[len(ref):] - csum[:-len(ref)]
+        norm = corr / (np.sqrt(np.maximum(energy, 1e-9)) * np.linalg.norm(ref))
+        lag = int(np.argmax(np.abs(norm)))
+        if abs(norm[lag]) < MIN_CORRELATION:
+            return  # the microphone does not hear this line
+        line.delay = lag / RATE
+        line.gain = float(corr[lag] / (ref @ ref))
+        line.heard = True
+        self.cancelled_lines += 1
+
+    def _reference(self, a: int, b: int, lines: list[_Line]) -> np.ndarray:
+        """The played signal as it should reach microphone samples a..b (zeros where none is heard)."""
+        ref = np.zeros(b - a)
+        for line in lines:
+            if not line.heard or line.delay is None:
+                continue
+            start = self._index(line.start) + int(round(line.delay * RATE))
+            stop = min(start + len(line.samples), self._index(line.end) + int(round(line.delay * RATE)))
+            lo, hi = max(a, start), min(b, stop)
+            if hi > lo:
+                ref[lo - a:hi - a] += line.samples[lo - start:hi - start]
+        return ref
+
+    def _clean(self, a: int, b: int, lines: list[_Line]) -> np.ndarray:
+        d = self._mic_slice(a, b)
+        heard = [line for line in lines if line.heard]
+        if not heard:
+            return d
+        newest = heard[-1]
+        if self._w_line is not newest:  # a new line: start from its measured gain at the measured delay
+            self._w_line = newest
+            if not np.any(self._w):
+                self._w[PRE_TAPS] = newest.gain
+        # the filter input runs PRE_TAPS ahead of the delay: tap k sees the reference (k - PRE_TAPS) samples late
+        ref = self._reference(a - TAPS + 1 + PRE_TAPS, b + PRE_TAPS, lines)
+        if not np.any(ref):
+            return d
+        out = np.empty_like(d)
+        windows = np.lib.stride_tricks.sliding_window_view(ref, TAPS)[:, ::-1]  # row i: ref[i+TAPS-1 … i]
+        for i in range(0, len(d), BLOCK):
+            x = windows[i:i + BLOCK]
+            y = x @ self._w
+            e = d[i:i + BLOCK] - y
+            out[i:i + BLOCK] = e
+            ey, ee = float(y @ y), float(e @ e)
+            power = float(np.einsum("ij,ij->", x, x)) / max(1, len(x))
+            if power > 1e3 and ee < ey:  # adapt on echo alone; freeze while the person talks over it
+                self._w += MU * (x.T @ e) / (power * len(x) + 1e-9)
+        return out
