@@ -294,6 +294,9 @@ class Companion:
             if intent == "stop":
                 self.stop()
                 self.say(self.lines.pick("stopped"))
+            elif intent == "pause":
+                self.pause()
+                self.say(self.lines.pick("paused"))
             else:
                 getattr(self, intent)()
             return
