@@ -229,6 +229,8 @@ class Router:
         self._feeling_of: dict[int, str] = {}
         rng = random.Random(7)
         for intent_name, keys in self._t.samples.items():
+            if intent_name == "crisis":
+                continue  # crisis comes from the guard or an exact request for a line, never from similarity
             uniq = list(dict.fromkeys(keys))
             if len(uniq) > MAX_PER_TEMPLATE_INTENT:
                 uniq = rng.sample(uniq, MAX_PER_TEMPLATE_INTENT)

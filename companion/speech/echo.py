@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,8 @@ class _Line:
     delay: float | None = None  # seconds from playback time to microphone time; None until estimated
     heard: bool = False  # the estimate found the line in the microphone
     gain: float = 0.0
-    searched: bool = field(default=False)
+    taps: np.ndarray | None = None  # the echo path fitted when the delay was found
+    searched: bool = False  # the delay search ran (found or not)
 
 
 class PlaybackReference:
@@ -128,7 +129,7 @@ class EchoCanceller:
         assert self._t0 is not None
         if t == float("inf"):
             return 1 << 62
-        return int(round((t - self._t0) * RATE))
+        return round((t - self._t0) * RATE)
 
     def _mic_slice(self, a: int, b: int) -> np.ndarray:
         a, b = max(a, self._mic_base), min(b, self._n)
@@ -153,7 +154,20 @@ class EchoCanceller:
         line.delay = lag / RATE
         line.gain = float(corr[lag] / (ref @ ref))
         line.heard = True
+        line.taps = self._fit(line.samples, len(ref), mic[lag:lag + len(ref)])
         self.cancelled_lines += 1
+
+    @staticmethod
+    def _fit(samples: np.ndarray, n: int, d: np.ndarray) -> np.ndarray:
+        """The echo path over the estimate's span by least squares: the adaptive filter's starting point, so it
+        cancels from the first sample instead of converging over seconds."""
+        lead = TAPS - 1 - PRE_TAPS
+        ext = np.concatenate([np.zeros(lead), samples[:n + PRE_TAPS]])
+        ext = np.pad(ext, (0, max(0, n + TAPS - 1 - len(ext))))
+        x = np.lib.stride_tricks.sliding_window_view(ext, TAPS)[:n, ::-1]
+        xtx = x.T @ x
+        xtx[np.diag_indices(TAPS)] += 1e-7 * np.trace(xtx) / TAPS + 1e-9
+        return np.linalg.solve(xtx, x.T @ d[:n])
 
     def _reference(self, a: int, b: int, lines: list[_Line]) -> np.ndarray:
         """The played signal as it should reach microphone samples a..b (zeros where none is heard)."""
@@ -161,8 +175,8 @@ class EchoCanceller:
         for line in lines:
             if not line.heard or line.delay is None:
                 continue
-            start = self._index(line.start) + int(round(line.delay * RATE))
-            stop = min(start + len(line.samples), self._index(line.end) + int(round(line.delay * RATE)))
+            start = self._index(line.start) + round(line.delay * RATE)
+            stop = min(start + len(line.samples), self._index(line.end) + round(line.delay * RATE))
             lo, hi = max(a, start), min(b, stop)
             if hi > lo:
                 ref[lo - a:hi - a] += line.samples[lo - start:hi - start]
@@ -174,10 +188,10 @@ class EchoCanceller:
         if not heard:
             return d
         newest = heard[-1]
-        if self._w_line is not newest:  # a new line: start from its measured gain at the measured delay
+        if self._w_line is not newest:  # a new line: start from the echo path fitted on its first part
             self._w_line = newest
-            if not np.any(self._w):
-                self._w[PRE_TAPS] = newest.gain
+            if newest.taps is not None:
+                self._w = newest.taps.copy()
         # the filter input runs PRE_TAPS ahead of the delay: tap k sees the reference (k - PRE_TAPS) samples late
         ref = self._reference(a - TAPS + 1 + PRE_TAPS, b + PRE_TAPS, lines)
         if not np.any(ref):
