@@ -90,6 +90,9 @@ class VoiceLoop:
         self._make_barge_in = (self._default_barge_in if barge_in is None or barge_in is True
                                else None if barge_in is False else barge_in)
         self._barge: BargeInLike | None = None
+        # what the speaker plays, when it can tell (Pyttsx3Speaker), asked for now so that every line of a session
+        # is published, also the one already playing when barge-in starts: barge-in subtracts it (echo.py)
+        self._reference = getattr(app.speaker, "playback_reference", None)
         self._barge_running = False
         self._barge_lock = threading.Lock()
         self._barge_words: queue.Queue[str] = queue.Queue()
@@ -273,9 +276,7 @@ class VoiceLoop:
     def _default_barge_in(self, on_word: Callable[[str], None]) -> BargeInLike:
         from companion.speech.audio import BargeIn
 
-        # the speaker's playback reference, when it has one, lets barge-in subtract our own voice (echo.py)
-        reference = getattr(self.app.speaker, "playback_reference", None)
-        return BargeIn(on_word, engine=self.engine, device=self.device, reference=reference)
+        return BargeIn(on_word, engine=self.engine, device=self.device, reference=self._reference)
 
     def _on_barge_word(self, word: str) -> None:
         self._barge_words.put(word)

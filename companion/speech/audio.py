@@ -561,7 +561,6 @@ class BargeIn:
             from companion.speech.echo import EchoCanceller
 
             self.detector.echo = EchoCanceller(self.reference)
-            self.reference.listeners += 1
         try:
             with Microphone(self.device) as mic:
                 for block in mic.blocks():
@@ -571,9 +570,6 @@ class BargeIn:
         except MicrophoneError as exc:
             self.error = exc
             _LOGGER.warning("barge-in unavailable: %s", exc)
-        finally:
-            if self.reference is not None:
-                self.reference.listeners -= 1
 
     def stop(self) -> None:
         self._stop.set()

@@ -44,12 +44,12 @@ class _Line:
 class PlaybackReference:
     """What the speaker is playing, shared with the listener. Thread-safe; keeps the last few lines only.
 
-    Decoding is skipped while nobody listens (`listeners` == 0), so a speaker without barge-in pays nothing."""
+    A speaker makes one only when asked (`Pyttsx3Speaker.playback_reference`), so without barge-in nothing is
+    decoded; with it, each line costs one WAV decode (about 2 ms for a 6 s line)."""
 
     def __init__(self, keep: int = 4) -> None:
         self._lines: collections.deque[_Line] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
-        self.listeners = 0
 
     def publish(self, samples: np.ndarray, started_at: float) -> None:
         """A line (16 kHz samples, int16 or float) started playing at `started_at` (time.monotonic())."""
@@ -57,9 +57,7 @@ class PlaybackReference:
             self._lines.append(_Line(started_at, np.asarray(samples, np.float64)))
 
     def publish_wav(self, path: Path | str, started_at: float) -> None:
-        """As `publish`, from the WAV being played; skipped while nobody listens; never raises."""
-        if self.listeners <= 0:
-            return
+        """As `publish`, from the WAV being played; a file that cannot be read is skipped, never raised."""
         from companion.speech.audio import AudioFileError, read_wav16k
 
         try:
