@@ -28,6 +28,38 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return base
 
 
+BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={sock}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+@pytest.fixture
+def private_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A session bus of our own with no service activation: nothing of the machine's desktop leaks in."""
+    need("dbus-daemon")
+    conf = tmp_path / "bus.conf"
+    conf.write_text(BUS_CONF.format(sock=tmp_path / "bus"))
+    proc = subprocess.Popen(["dbus-daemon", "--config-file", str(conf), "--nofork", "--print-address=1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    address = proc.stdout.readline().decode().strip()
+    assert address, "dbus-daemon did not start"
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+    yield address
+    proc.terminate()
+    proc.wait(5)
+
+
 @pytest.fixture(scope="session")
 def xdisplay() -> Iterator[str]:
     """Private Xvfb (free display number via -displayfd) + trayer as the XEmbed system tray."""

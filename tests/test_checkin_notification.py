@@ -10,8 +10,7 @@ import test_notify
 from test_desktop_shell import FakeCompanion
 from test_notify import RecordingServer, wait_for
 
-private_bus = test_notify.private_bus  # the notification tests' fixtures: a private bus and a recording server
-recorder = test_notify.recorder
+recorder = test_notify.recorder  # the notification tests' recording server
 
 
 @pytest.fixture

@@ -5,35 +5,12 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from helpers import need
 
 from companion.desktop.presence import Presence
 from companion.desktop.schedule import CheckinSettings, PresenceSnapshot, skip_reason
-
-BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path={sock}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
-<allow own="*"/></policy></busconfig>
-"""
-
-
-@pytest.fixture
-def private_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    need("dbus-daemon")
-    conf = tmp_path / "bus.conf"
-    conf.write_text(BUS_CONF.format(sock=tmp_path / "bus"))
-    proc = subprocess.Popen(["dbus-daemon", "--config-file", str(conf), "--nofork", "--print-address=1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    address = proc.stdout.readline().decode().strip()
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-    yield address
-    proc.terminate()
-    proc.wait(5)
 
 
 class FakeScreenSaver:
