@@ -4,30 +4,17 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import test_models
 from helpers import REPO, run_cli
 from test_models import FAKE, PINNED, ModelServer, closed_port, make_zip, offer
 
 pytestmark = pytest.mark.timeout(120)
 
-
-@pytest.fixture
-def server() -> Iterator[ModelServer]:
-    s = ModelServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture(autouse=True)
-def models_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "models"
-    monkeypatch.setenv("COMPANION_MODELS_DIR", str(d))
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    return d
+server = test_models.server  # the model tests' fixtures: a local model server and a private models dir
+models_home = test_models.models_home
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

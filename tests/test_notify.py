@@ -6,11 +6,12 @@ import logging
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from dbus_service import FakeDBusService
 from helpers import need
 
 from companion.desktop.notify import BUS_NAME, INTERFACE, OBJECT_PATH, Notifier
@@ -18,66 +19,35 @@ from companion.desktop.notify import BUS_NAME, INTERFACE, OBJECT_PATH, Notifier
 pytestmark = [pytest.mark.real, pytest.mark.timeout(60)]
 
 
-
-
-
-class RecordingServer:
+class RecordingServer(FakeDBusService):
     """A tiny notification server: owns org.freedesktop.Notifications, records Notify calls, can click."""
 
     def __init__(self, capabilities: tuple[str, ...] = ("body", "actions")) -> None:
-        from jeepney import message_bus
-        from jeepney.io.blocking import Proxy, open_dbus_connection
-
         self.capabilities = capabilities
         self.calls: list[tuple] = []
         self.closed: list[int] = []
-        self.conn = open_dbus_connection(bus="SESSION")
-        assert Proxy(message_bus, self.conn).RequestName(BUS_NAME, 4) == (1,)
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(BUS_NAME)
 
-    def _serve(self) -> None:
-        from jeepney import MessageType, new_error, new_method_return
-        from jeepney.low_level import HeaderFields
+    def answer(self, member: str, msg: Any) -> Any:
+        from jeepney import new_method_return
 
-        while not self._stop.is_set():
-            try:
-                msg = self.conn.receive(timeout=0.1)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if msg.header.message_type != MessageType.method_call:
-                continue
-            member = msg.header.fields[HeaderFields.member]
-            if member == "Notify":
-                self.calls.append(msg.body)
-                reply = new_method_return(msg, "u", (len(self.calls),))
-            elif member == "GetCapabilities":
-                reply = new_method_return(msg, "as", (list(self.capabilities),))
-            elif member == "GetServerInformation":
-                reply = new_method_return(msg, "ssss", ("recorder", "tests", "1.0", "1.2"))
-            elif member == "CloseNotification":
-                self.closed.append(msg.body[0])
-                reply = new_method_return(msg)
-                self.emit("NotificationClosed", "uu", (msg.body[0], 3))
-            else:
-                reply = new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod")
-            with self._lock:
-                self.conn.send(reply)
+        if member == "Notify":
+            self.calls.append(msg.body)
+            return new_method_return(msg, "u", (len(self.calls),))
+        if member == "GetCapabilities":
+            return new_method_return(msg, "as", (list(self.capabilities),))
+        if member == "GetServerInformation":
+            return new_method_return(msg, "ssss", ("recorder", "tests", "1.0", "1.2"))
+        if member == "CloseNotification":
+            self.closed.append(msg.body[0])
+            self.emit("NotificationClosed", "uu", (msg.body[0], 3))
+            return new_method_return(msg)
+        return None
 
     def emit(self, member: str, signature: str, body: tuple) -> None:
         from jeepney import DBusAddress, new_signal
 
-        with self._lock:
-            self.conn.send(new_signal(DBusAddress(OBJECT_PATH, interface=INTERFACE), member, signature, body))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.conn.close()
+        self.send(new_signal(DBusAddress(OBJECT_PATH, interface=INTERFACE), member, signature, body))
 
 
 @pytest.fixture

@@ -3,52 +3,28 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
+from typing import Any
 
 import pytest
+from dbus_service import FakeDBusService
 from helpers import need
 
 from companion.desktop.presence import Presence
 from companion.desktop.schedule import CheckinSettings, PresenceSnapshot, skip_reason
 
 
-class FakeScreenSaver:
+class FakeScreenSaver(FakeDBusService):
     """Owns org.freedesktop.ScreenSaver and answers GetActive with `self.active`."""
 
     def __init__(self, active: bool) -> None:
-        from jeepney import message_bus
-        from jeepney.io.blocking import Proxy, open_dbus_connection
-
         self.active = active
-        self.conn = open_dbus_connection(bus="SESSION")
-        assert Proxy(message_bus, self.conn).RequestName("org.freedesktop.ScreenSaver", 4) == (1,)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__("org.freedesktop.ScreenSaver")
 
-    def _serve(self) -> None:
-        from jeepney import MessageType, new_error, new_method_return
-        from jeepney.low_level import HeaderFields
+    def answer(self, member: str, msg: Any) -> Any:
+        from jeepney import new_method_return
 
-        while not self._stop.is_set():
-            try:
-                msg = self.conn.receive(timeout=0.1)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if msg.header.message_type != MessageType.method_call:
-                continue
-            if msg.header.fields[HeaderFields.member] == "GetActive":
-                self.conn.send(new_method_return(msg, "b", (self.active,)))
-            else:
-                self.conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.conn.close()
+        return new_method_return(msg, "b", (self.active,)) if member == "GetActive" else None
 
 
 @pytest.mark.real
