@@ -14,7 +14,6 @@ from typing import Any
 
 from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
-from companion.core.crisis_followup import safety_answer
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
 from companion.core.fuzzy import normalize
@@ -25,7 +24,7 @@ from companion.core.paths import user_exercises_dir
 from companion.core.ports import Speaker, Utterance
 from companion.core.replies import ReplyBook
 from companion.core.router import Router, get_router
-from companion.core.safety import crisis_reply, region_from_locale
+from companion.core.safety import crisis_reply, region_from_locale, safety_answer
 from companion.core.session import Session, SessionOptions, SessionResult
 from companion.core.store import Store
 

@@ -179,6 +179,20 @@ def crisis_reply(region: str) -> str:
     return " ".join(data["reply"]["template"].format(line=crisis_line(region).note).split())
 
 
+SAFETY_ANSWERS = ("safe", "not_safe", "unclear")
+
+
+def safety_answer(kind: str, region: str) -> str:
+    """What the companion says to the answer to "Are you safe right now?" ([answers] in crisis_lines.toml):
+    `kind` is "safe" (they said yes), "not_safe" (no) or "unclear" (anything else)."""
+    if kind not in SAFETY_ANSWERS:
+        raise ValueError(f"kind must be one of {', '.join(SAFETY_ANSWERS)}, got {kind!r}")
+    template = str((_lines().get("answers") or {}).get(kind, "")).strip()
+    if not template:
+        raise ValueError(f"crisis_lines.toml: [answers] needs {kind}")
+    return " ".join(template.format(line=crisis_line(region).note).split())
+
+
 def region_from_locale() -> str:
     """Region code from LC_ALL / LC_MESSAGES / LANG ("en_GB.UTF-8" → "GB"); "" when unknown."""
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
