@@ -24,7 +24,8 @@ from companion.core.paths import user_exercises_dir
 from companion.core.ports import Speaker, Utterance
 from companion.core.replies import ReplyBook
 from companion.core.router import Router, get_router
-from companion.core.safety import crisis_reply, region_from_locale, safety_answer
+from companion.core.safety import CRISIS, crisis_reply, region_from_locale, safety_answer
+from companion.core.safety import check as safety_check
 from companion.core.session import Session, SessionOptions, SessionResult
 from companion.core.store import Store
 
@@ -282,8 +283,13 @@ class Companion:
             self.store.add_crisis_event(self.region, source, text if keep else None)
         except Exception:
             log.exception("could not record a crisis event")
-        reply = crisis_reply(self.region)
-        self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region}))
+        try:
+            found = safety_check(text)
+        except Exception:  # the router already failed closed on this text: give the full reply
+            found = None
+        level = found.level if found is not None else CRISIS
+        reply = crisis_reply(self.region, level)
+        self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": level}))
         self.say(reply)
         self._expect = _Expectation("safety")  # the reply asks whether they are safe right now
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Crisis guard: how much of each phrase file it catches (through the real `companion intent --json --stdin`,
 one subprocess per file) and what it costs per utterance in process (median, p95, p99; goal < 0.2 ms median),
-against the text normalisation alone as a baseline measured in the same run.
+against the text normalisation alone as a baseline measured in the same run; and what the learned second
+reading costs to train at first start and to load from its cache.
 
 Usage: .venv/bin/python scripts/bench_safety.py [--n 20000]
 """
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO / "tests" / "data"
 # blind batches, in the order they were written
-BATCHES = ("", *(str(n) for n in range(2, 21)))
+BATCHES = ("", *(str(n) for n in range(2, 25)))
 CRISIS = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 
@@ -92,8 +93,25 @@ def main() -> int:
     print()
     print(f"guard load (compile {len(safety._guard().patterns)} patterns, "
           f"{len(safety._guard().idioms)} idioms): {load_ms:.1f} ms")
+    import os
+    import tempfile
+
+    from companion.core import safety_model
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["COMPANION_CACHE_DIR"] = cache
+        start = time.perf_counter()
+        safety_model.load(safety.prepare)
+        train_ms = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        safety_model.load(safety.prepare)
+        cached_ms = (time.perf_counter() - start) * 1000
+    print(f"learned second reading: trained at first start in {train_ms:.0f} ms, loaded from its cache in "
+          f"{cached_ms:.0f} ms")
     print(f"normalize() alone (baseline), {args.n} utterances: {summary(timed(normalize, texts))}")
-    print(f"safety.check(), {args.n} utterances: {summary(timed(safety.check, texts))}")
+    print(f"patterns alone, {args.n} utterances: {summary(timed(safety.check_patterns, texts))}")
+    print(f"safety.check() (patterns, then the learned reading), {args.n} utterances: "
+          f"{summary(timed(safety.check, texts))}")
     calm = [row.split("\t")[0] for row in lines("intent_eval.tsv") if not row.endswith("crisis\t")]
     calm = [t for t in calm + lines("idioms.txt") if safety.check(t) is None]
     calm_texts = [rng.choice(calm) for _ in range(args.n)]

@@ -13,9 +13,17 @@ import pytest
 from helpers import need
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the router and the crisis model learn from the data files, learned once per run (the cache is keyed
+    on the data and code, so sharing it cannot hand a test a stale model)."""
+    return tmp_path_factory.mktemp("companion-cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> Path:
     """Every test gets its own data, config, runtime and models dirs; nothing touches real files or the checkout."""
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(shared_cache))
     base = tmp_path / "companion-home"
     for name, var in (("data", "COMPANION_DATA_DIR"), ("config", "COMPANION_CONFIG_DIR"),
                       ("run", "COMPANION_RUNTIME_DIR")):

@@ -226,3 +226,19 @@ def test_commands_from_a_second_process(app: Companion) -> None:
     assert app.handle_command({"cmd": "breathe", "pattern": "4-7-8", "cycles": 1})["ok"]
     assert app.wait_session(10)
     assert app.store.sessions()[0].exercise_id == "4-7-8"
+
+
+def test_a_sentence_only_the_learned_reading_notices_gets_the_gentle_check(app: Companion, clock: FakeClock,
+                                                                            events: Recorder) -> None:
+    text = "ive paid off my overdraft so nobody gets stuck with it after"
+    clock.at(20.0, lambda: app.handle_text(text))
+    app.start_exercise("coherent", minutes=5)
+    assert app.wait_session(10)
+    assert app.last_result is not None and app.last_result.reason == "crisis"  # the session stops all the same
+    check = app.speaker.lines[-1]
+    assert "988" in check and "If part of you is thinking" in check and check.endswith("Are you safe right now?")
+    [event] = events.kinds("crisis")
+    assert event.data["level"] == "check"
+    assert len(app.store.crisis_events()) == 1
+    app.handle_text("no")
+    assert "emergency" in app.speaker.lines[-1] and "988" in app.speaker.lines[-1]

@@ -43,6 +43,16 @@ def runtime_dir() -> Path:
     return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
 
 
+def cache_dir() -> Path:
+    """What the companion learns from its data files at first start (router, crisis model): COMPANION_CACHE_DIR,
+    else cache/ beside the data when COMPANION_DATA_DIR is set (tests), else the platform's cache folder."""
+    if os.environ.get("COMPANION_CACHE_DIR"):
+        return Path(os.environ["COMPANION_CACHE_DIR"])
+    if os.environ.get("COMPANION_DATA_DIR"):
+        return Path(os.environ["COMPANION_DATA_DIR"]) / "cache"
+    return Path(platformdirs.user_cache_dir(APP, appauthor=False))
+
+
 def checkout_models_dir() -> Path | None:
     """`models/` of a source checkout (it holds a README saying so), or None for an installed package."""
     candidate = Path(__file__).resolve().parents[2] / "models"

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from companion.core import fuzzy, numbers, safety
+from companion.core import fuzzy, numbers, paths, safety
 from companion.core.fuzzy import MAX_CHARS, NearestNeighbours, normalize
 from companion.core.intent import CONTROL_INTENTS, FEELINGS, INTENTS, PATTERNS, IntentResult, RouteContext
 
@@ -47,6 +47,12 @@ _LONGEST_DECLINED = 4  # words after "i do not want to"; longer is a statement (
 _ANSWER_STARTS = frozenset({"yes", "no", "sure", "okay", "alright", "absolutely", "definitely", "not",
                             "maybe"})
 _SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"})
+# long sentences are also read in stretches of _WINDOW words (see Router._rank)
+_LONG_SENTENCE = 10
+_WINDOW = 7
+_WINDOW_STEP = 2
+_WINDOW_DISCOUNT = 0.85  # a stretch counts a little less than the whole sentence saying the same
+_ANSWER_INTENTS = frozenset({"yes", "no"})  # a stretch of a statement is never a bare answer
 _YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
 
 
@@ -126,18 +132,6 @@ def _load_templates() -> _Templates:
     return _Templates({k: tuple(v) for k, v in exact.items()}, tuple(dict.fromkeys(spoken)), lists, samples)
 
 
-def _cache_dir() -> Path:
-    """COMPANION_CACHE_DIR, else a cache/ folder beside the data when COMPANION_DATA_DIR is set (tests),
-    else the platform's cache folder."""
-    if os.environ.get("COMPANION_CACHE_DIR"):
-        return Path(os.environ["COMPANION_CACHE_DIR"])
-    if os.environ.get("COMPANION_DATA_DIR"):
-        return Path(os.environ["COMPANION_DATA_DIR"]) / "cache"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("companion", appauthor=False))
-
-
 def _package_version() -> str:
     from companion import __version__
 
@@ -164,14 +158,16 @@ def _fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
-def _guard_fires(text: str) -> bool:
-    """The crisis guard's verdict; a guard that breaks (say, damaged pattern data) fails closed, so nothing
-    is waved through as an ordinary request."""
+def _guard(text: str) -> float | None:
+    """The crisis guard's verdict as a confidence (1.0 for a listed phrase, the learned score for the second
+    reading), None when it does not fire; a guard that breaks (say, damaged pattern data) fails closed, so
+    nothing is waved through as an ordinary request."""
     try:
-        return safety.check(text) is not None
+        found = safety.check(text)
     except Exception:
         log.exception("crisis guard failed; answering as crisis")
-        return True
+        return 1.0
+    return None if found is None else found.score
 
 
 class Router:
@@ -181,7 +177,7 @@ class Router:
     a fingerprint of the data and code; a stale or broken cache is simply rebuilt."""
 
     def __init__(self, *, use_cache: bool = True) -> None:
-        path = _cache_dir() / f"router-{_fingerprint()}.npz" if use_cache else None
+        path = paths.cache_dir() / f"router-{_fingerprint()}.npz" if use_cache else None
         if path is not None and self._load(path):
             return
         self._build()
@@ -272,8 +268,9 @@ class Router:
         context = context or RouteContext()
         if not isinstance(text, str):
             text = str(text)
-        if _guard_fires(text):
-            return IntentResult(text, "crisis", 1.0, {})
+        guard = _guard(text)
+        if guard is not None:
+            return IntentResult(text, "crisis", guard, {})
         key = _key(text[:MAX_CHARS])
         if not key:
             return IntentResult(text, "unknown", 0.0, {})
@@ -305,7 +302,7 @@ class Router:
                 if o in expecting:
                     return o, 1.0
             return min(owners, key=lambda o: o == "feeling"), 1.0  # a bare "okay" answers, not reports
-        ranked = self._nn.rank(key)
+        ranked = self._rank(key)
         words = key.split()
         if len(words) > _LONGEST_ANSWER and words[0] not in _ANSWER_STARTS:
             # a long sentence is a statement, not a bare yes or no ("i do not really belong at my job")
@@ -329,6 +326,21 @@ class Router:
         if best == "unknown" or conf < THRESHOLD:
             return "unknown", conf if best == "unknown" else 1.0 - conf
         return best, conf
+
+    def _rank(self, key: str) -> list[tuple[str, float, int]]:
+        """The classifier's ranking; a long, rambling sentence is also read in overlapping stretches and each
+        label keeps its best stretch, because the part that says what the person wants ("can we go faster")
+        is diluted by the story around it."""
+        ranked = self._nn.rank(key)
+        words = key.split()
+        if len(words) <= _LONG_SENTENCE or ranked[0][1] >= THRESHOLD:
+            return ranked
+        best = {name: (s, i) for name, s, i in ranked}
+        for start in range(0, len(words) - _WINDOW + 1, _WINDOW_STEP):
+            for name, s, i in self._nn.rank(" ".join(words[start:start + _WINDOW]), k=1):
+                if name not in _ANSWER_INTENTS and s * _WINDOW_DISCOUNT > best.get(name, (0.0, 0))[0]:
+                    best[name] = (s * _WINDOW_DISCOUNT, i)
+        return sorted(((n, s, i) for n, (s, i) in best.items()), key=lambda r: -r[1])
 
     def _declined(self, key: str, intent: str) -> str:
         """"i do not want to breathe" is `no`, "do not stop" is `resume`: when what follows the refusal is

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from companion.core import safety_model
 from companion.core.fuzzy import normalize
 
 _HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) "
@@ -39,12 +40,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|\s*\n\s*")
 _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
 
 
+CRISIS = "crisis"  # a pattern fired: the crisis reply
+CHECK = "check"    # only the learned second reading fired: a gentle "are you safe?" with the line
+
+
 @dataclass(frozen=True)
 class SafetyMatch:
-    """A crisis phrase found: which pattern fired and the words that matched (for logs, never stored)."""
+    """Crisis language found: which pattern fired (or "learned") and the words that matched (for logs, never
+    stored); `level` says how sure the guard is and so which reply fits, `score` is in [0, 1]."""
 
     pattern: str
     matched: str
+    level: str = CRISIS
+    score: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,8 +145,14 @@ def _first_match(clean: str) -> SafetyMatch | None:
     return None
 
 
-def check(text: str) -> SafetyMatch | None:
-    """A SafetyMatch when the text talks about suicide or self-harm (directly or not), else None.
+def _sentences(text: str) -> list[str]:
+    """The sentences of a text of more than one; [] for a single sentence."""
+    parts = [s for s in _SENTENCE_END.split(text[:_MAX_SCAN]) if s.strip()]
+    return parts if len(parts) > 1 else []
+
+
+def check_patterns(text: str) -> SafetyMatch | None:
+    """The patterns' verdict alone (crisis.yaml): certain, listed phrasings.
 
     The whole text is read first (a thought may run over two sentences), then each sentence on its own, so a
     phrase that ends a sentence ("i just want out.") is still seen as ending one inside a long journal entry."""
@@ -146,13 +160,40 @@ def check(text: str) -> SafetyMatch | None:
         return None
     found = _first_match(prepare(text))
     if found is None:
-        sentences = [s for s in _SENTENCE_END.split(text[:_MAX_SCAN]) if s.strip()]
-        if len(sentences) > 1:
-            for sentence in sentences:
-                found = _first_match(prepare(sentence))
-                if found is not None:
-                    break
+        for sentence in _sentences(text):
+            found = _first_match(prepare(sentence))
+            if found is not None:
+                break
     return found
+
+
+@functools.cache
+def _model() -> safety_model.Model:
+    return safety_model.load(prepare)
+
+
+def check_learned(text: str) -> SafetyMatch | None:
+    """The learned second reading alone: a match at level CHECK when the text (or one of its sentences)
+    scores at or above the threshold in safety/model.yaml."""
+    if not text or not text.strip():
+        return None
+    model, threshold = _model(), safety_model.settings().threshold
+    best, best_text = 0.0, ""
+    for part in [text, *_sentences(text)]:
+        clean = prepare(part)
+        if clean.strip(" ,"):
+            score = model.score_text(clean)
+            if score > best:
+                best, best_text = score, clean
+    if best >= threshold:
+        return SafetyMatch(pattern="learned", matched=best_text[:200], level=CHECK, score=round(best, 4))
+    return None
+
+
+def check(text: str) -> SafetyMatch | None:
+    """A SafetyMatch when the text talks about suicide or self-harm (directly or not), else None: the
+    patterns first (level CRISIS), then the learned second reading (level CHECK)."""
+    return check_patterns(text) or check_learned(text)
 
 
 @functools.cache
@@ -172,11 +213,12 @@ def crisis_line(region: str) -> CrisisLine:
                       note=entry.get("note", ""))
 
 
-def crisis_reply(region: str) -> str:
+def crisis_reply(region: str, level: str = CRISIS) -> str:
     """What the companion says when the guard fires: calm, brief, not a crisis service, the local line,
-    and whether the person is safe right now."""
+    and whether the person is safe right now. At level CHECK it asks first whether that is what was meant."""
     data = _lines()
-    return " ".join(data["reply"]["template"].format(line=crisis_line(region).note).split())
+    section = "check" if level == CHECK else "reply"
+    return " ".join(data[section]["template"].format(line=crisis_line(region).note).split())
 
 
 SAFETY_ANSWERS = ("safe", "not_safe", "unclear")
