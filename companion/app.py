@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 SESSION_EVENT_KINDS = frozenset({"start", "phase", "say", "listen", "heard", "record", "pause", "resume", "end"})
 BREATHING_IDS = ("box", "4-7-8", "coherent", "sigh")
 TOGGLE_DEBOUNCE_S = 0.6  # the hotkey pressed in a burst counts once
+# After "yes, I'm safe", the learned reading's gentle check is not asked again for this long (seconds): a person
+# venting for a while is asked once, not at every sad sentence. Listed crisis phrases still always answer.
+CHECK_QUIET_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Companion:
         self._session_done = threading.Event()
         self._session_done.set()
         self._last_result: SessionResult | None = None
+        self._check_quiet_until = float("-inf")  # see CHECK_QUIET_S
         self._expect: _Expectation | None = None
         self._state = "idle"
         self._last_toggle = float("-inf")
@@ -260,7 +264,8 @@ class Companion:
             expecting = awaiting.expecting
         elif self._expect is not None:
             expecting = self._expect.expecting()
-        result = self.router.route(text, RouteContext(expecting=expecting, in_session=session is not None))
+        context = RouteContext(expecting=expecting, in_session=session is not None)
+        result = self.router.route(text, context, learned=self.clock.now() >= self._check_quiet_until)
 
         if result.intent == "crisis":
             self._on_crisis(text, source)
@@ -352,6 +357,7 @@ class Companion:
         if expect.kind == "safety":
             self._expect = None
             if intent == "yes":
+                self._check_quiet_until = self.clock.now() + CHECK_QUIET_S
                 self.say(safety_answer("safe", self.region))
                 self._expect = _Expectation("offer", offers=("coherent",))
             else:

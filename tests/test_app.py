@@ -242,3 +242,21 @@ def test_a_sentence_only_the_learned_reading_notices_gets_the_gentle_check(app: 
     assert len(app.store.crisis_events()) == 1
     app.handle_text("no")
     assert "emergency" in app.speaker.lines[-1] and "988" in app.speaker.lines[-1]
+
+
+def test_after_yes_im_safe_the_gentle_check_is_not_asked_again_for_a_while(app: Companion,
+                                                                             clock: FakeClock) -> None:
+    """Someone venting on a bad day is asked once, not at every sad sentence; a listed crisis phrase still
+    always gets the full reply."""
+    oblique = "ive paid off my overdraft so nobody gets stuck with it after"
+    assert app.handle_text(oblique).intent == "crisis"
+    app.handle_text("yes i am safe")
+    app.handle_text("no thanks")  # the offer of slow breathing
+    assert app.handle_text(oblique).intent != "crisis"
+    assert "If part of you is thinking" not in app.speaker.lines[-1]
+    assert app.handle_text("i want to end it all").intent == "crisis"
+    assert "988" in app.speaker.lines[-1]
+    app.handle_text("yes i am safe")
+    clock.advance(31 * 60)
+    assert app.handle_text(oblique).intent == "crisis"
+    assert "If part of you is thinking" in app.speaker.lines[-1]

@@ -23,7 +23,7 @@ def lines(name: str) -> list[str]:
 
 # Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
 # written and what the guard caught before it was tuned on them).
-BATCHES = ("", *(str(n) for n in range(2, 25)))
+BATCHES = ("", *(str(n) for n in range(2, 26)))
 CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 

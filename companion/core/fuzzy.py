@@ -41,6 +41,11 @@ _CONTRACTIONS: dict[str, str] = {
     "wouldve": "would have", "would've": "would have", "shouldve": "should have", "couldve": "could have",
     "youd": "you would", "you'd": "you would", "id": "i would", "idk": "i do not know",
     "tryna": "trying to", "outta": "out of", "alot": "a lot", "wat": "what", "whatre": "what are",
+    # typed with an apostrophe only: without one they are words ("shell", "well", "hell")
+    "he'll": "he will", "she'll": "she will", "we'll": "we will", "you'll": "you will", "it'll": "it will",
+    "youll": "you will", "itll": "it will", "we've": "we have", "weve": "we have", "you've": "you have",
+    "youve": "you have", "they've": "they have", "theyve": "they have", "he'd": "he would",
+    "she'd": "she would", "we'd": "we would", "we're": "we are", "who's": "who is", "where's": "where is",
 }
 _FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhm", "uhhh", "er", "erm", "hmm", "hmmm", "mm",
                       "mmm", "ah", "ahh", "eh"})

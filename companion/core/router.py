@@ -56,7 +56,8 @@ _ANSWER_INTENTS = frozenset({"yes", "no"})  # a stretch of a statement is never 
 _YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
 
 
-_UH_HUH = re.compile(r"\buh[\s-]*huh\b", re.IGNORECASE)  # a yes, though "uh" alone is a filler
+# a yes, though "uh", "mm" and "hmm" alone are fillers
+_UH_HUH = re.compile(r"\b(uh[\s-]*huh|mm+[\s-]*hm+|mhm+)\b", re.IGNORECASE)
 _RUN_ON_DIGITS = re.compile(r"\b(478|4444|54321)\b")     # "478 breathing", "54321": digits said as one
 
 
@@ -158,12 +159,12 @@ def _fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
-def _guard(text: str) -> float | None:
+def _guard(text: str, learned: bool) -> float | None:
     """The crisis guard's verdict as a confidence (1.0 for a listed phrase, the learned score for the second
-    reading), None when it does not fire; a guard that breaks (say, damaged pattern data) fails closed, so
-    nothing is waved through as an ordinary request."""
+    reading, asked only when `learned`), None when it does not fire; a guard that breaks (say, damaged pattern
+    data) fails closed, so nothing is waved through as an ordinary request."""
     try:
-        found = safety.check(text)
+        found = safety.check(text) if learned else safety.check_patterns(text)
     except Exception:
         log.exception("crisis guard failed; answering as crisis")
         return 1.0
@@ -263,12 +264,13 @@ class Router:
         return words
 
     # --- understanding ------------------------------------------------------------------------------
-    def route(self, text: str, context: RouteContext | None = None) -> IntentResult:
-        """The intent of one utterance, with confidence in [0, 1] and slots; never raises on text."""
+    def route(self, text: str, context: RouteContext | None = None, *, learned: bool = True) -> IntentResult:
+        """The intent of one utterance, with confidence in [0, 1] and slots; never raises on text.
+        `learned=False` leaves out the crisis guard's learned second reading (its listed phrases still count)."""
         context = context or RouteContext()
         if not isinstance(text, str):
             text = str(text)
-        guard = _guard(text)
+        guard = _guard(text, learned)
         if guard is not None:
             return IntentResult(text, "crisis", guard, {})
         key = _key(text[:MAX_CHARS])
