@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO / "tests" / "data"
 # blind batches, in the order they were written
-BATCHES = ("", *(str(n) for n in range(2, 26)))
+BATCHES = ("", *(str(n) for n in range(2, 27)))
 CRISIS = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 

@@ -43,7 +43,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
     ap.add_argument("--blind", default="round 4,round 5,round 6,round 7,everyday life,young people,blunt,"
-                                       "(t5),(t6),(t7),(t8)",
+                                       "(t5),(t6),(t7),(t8),(t9),(t10),(t11),round 8",
                     help="comma-separated parts of group titles the patterns were never tuned on")
     ap.add_argument("--show", type=float, help="print the blind groups' misses and flags at this threshold")
     args = ap.parse_args()

@@ -23,7 +23,7 @@ def lines(name: str) -> list[str]:
 
 # Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
 # written and what the guard caught before it was tuned on them).
-BATCHES = ("", *(str(n) for n in range(2, 26)))
+BATCHES = ("", *(str(n) for n in range(2, 27)))
 CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
 SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
 
@@ -202,7 +202,7 @@ def test_a_broken_guard_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(text: str) -> None:
         raise ValueError("damaged crisis.yaml")
 
-    monkeypatch.setattr(safety, "check", broken)
+    monkeypatch.setattr(safety, "_first_match", broken)  # the pattern engine, which every reading runs
     assert router.get_router().route("box breathing for three minutes").intent == "crisis"
 
 

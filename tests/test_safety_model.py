@@ -112,3 +112,20 @@ def test_the_router_reports_the_learned_score_as_its_confidence() -> None:
     found = safety.check(text)
     assert found is not None and result.intent == "crisis" and result.confidence == found.score < 1.0
     assert get_router().route("i want to end it all").confidence == 1.0
+
+
+def test_a_sentence_known_word_for_word_as_something_else_is_not_second_guessed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even a model that fired on everything would leave the companion's own templates alone; the patterns
+    still read them, and anything else still gets the gentle check."""
+    from companion.core.router import get_router
+
+    def always(text: str) -> safety.SafetyMatch:
+        return safety.SafetyMatch(pattern="learned", matched=text, level=safety.CHECK, score=0.99)
+
+    monkeypatch.setattr(safety, "check_learned", always)
+    router = get_router()
+    assert router.route("i am not bad tonight").intent == "feeling"
+    assert router.route("box breathing for three minutes").intent == "breathe"
+    assert router.route("the shed beam keeps catching my eye").intent == "crisis"
+    assert router.route("i want to end it all").confidence == 1.0  # a pattern, whatever the model says

@@ -270,10 +270,12 @@ class Router:
         context = context or RouteContext()
         if not isinstance(text, str):
             text = str(text)
-        guard = _guard(text, learned)
+        key = _key(text[:MAX_CHARS])
+        # a sentence the companion knows word for word as something else ("i am not bad tonight" is a feeling)
+        # is not second-guessed by the learned reading; the crisis patterns still read it
+        guard = _guard(text, learned and key not in self._t.exact)
         if guard is not None:
             return IntentResult(text, "crisis", guard, {})
-        key = _key(text[:MAX_CHARS])
         if not key:
             return IntentResult(text, "unknown", 0.0, {})
         intent, conf = self._decide(key, context)
