@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import os
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -224,10 +223,3 @@ def load(prepare: Callable[[str], str], *, use_cache: bool = True) -> Model:
         except OSError as exc:
             log.info("crisis model cache not written (%s)", exc)
     return model
-
-
-def top_features(model: Model, prepared: str, n: int = 5) -> list[tuple[str, float]]:
-    """The features that pushed a text's score most (for `companion doctor`-style explanations and tuning)."""
-    counts = Counter(features(prepared))
-    ranked = sorted(((f, model.weights.get(f, 0.0)) for f in counts), key=lambda fw: -abs(fw[1]))
-    return ranked[:n]
