@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from helpers import start_pulse, start_tray_host, start_xvfb  # noqa: E402
 
 from companion.desktop.icons import STATE_COLOURS  # noqa: E402
 
@@ -48,32 +50,9 @@ def stats(samples: list[float], unit: str = "s", scale: float = 1.0) -> str:
 
 @contextlib.contextmanager
 def xserver() -> Iterator[str]:
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = os.read(r, 16)
-        if not chunk:
-            break
-        buf += chunk
-    os.close(r)
-    disp = ":" + buf.decode().strip()
+    xvfb, disp = start_xvfb()
     os.environ["DISPLAY"] = disp
-    tray = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                             "--height", "32", "--SetDockType", "true", "--transparent", "false",
-                             "--tint", "0x202020"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from Xlib import display as xd
-
-    d = xd.Display(disp)
-    sel = d.intern_atom("_NET_SYSTEM_TRAY_S0")
-    for _ in range(100):
-        if d.get_selection_owner(sel):
-            break
-        time.sleep(0.05)
-    d.close()
-    time.sleep(0.5)
+    tray = start_tray_host(disp)  # left with xvfb on failure: the benchmark stops there anyway
     try:
         yield disp
     finally:
@@ -256,20 +235,9 @@ def bench_hotkey(runs: int, work: Path, *, silent: bool = True,
 
 @contextlib.contextmanager
 def pulse_server(base: Path) -> Iterator[dict[str, str]]:
-    run = base / "pulse-run"
-    (run / "pulse").mkdir(parents=True)
-    run.chmod(0o700)
-    sock = run / "pulse" / "native"
-    (base / "default.pa").write_text(
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={sock}\n"
-        "load-module module-null-sink sink_name=vspeaker rate=16000 channels=1 norewinds=1\n"
-        "set-default-sink vspeaker\nset-default-source vspeaker.monitor\n")
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), PULSE_SERVER=f"unix:{sock}")
-    p = subprocess.Popen(["pulseaudio", "-n", "-F", str(base / "default.pa"), "--daemonize=no",
-                          "--exit-idle-time=-1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0, 10)
+    p, env = start_pulse(base, pipe_mic=False, log=False)
     try:
-        yield {"XDG_RUNTIME_DIR": str(run), "PULSE_SERVER": f"unix:{sock}"}
+        yield {"XDG_RUNTIME_DIR": env["XDG_RUNTIME_DIR"], "PULSE_SERVER": env["PULSE_SERVER"]}
     finally:
         p.terminate()
         p.wait(5)

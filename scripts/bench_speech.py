@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from helpers import start_pulse  # noqa: E402
 
 RATE = 16000  # the virtual speaker's sample rate
 FRAME = 160  # 10 ms analysis frames
@@ -45,28 +47,17 @@ def private_pulse() -> Iterator[dict[str, str]]:
         if not shutil.which(tool):
             sys.exit(f"missing {tool}: scripts/setup --test installs it")
     base = Path(tempfile.mkdtemp(prefix="bench-pulse-"))
-    run = base / "run"
-    (run / "pulse").mkdir(parents=True)
-    run.chmod(0o700)
-    sock = run / "pulse" / "native"
-    (base / "default.pa").write_text(
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={sock}\n"
-        "load-module module-null-sink sink_name=vspeaker rate=16000 channels=1 norewinds=1\n"
-        "set-default-sink vspeaker\nset-default-source vspeaker.monitor\n")
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), HOME=str(base), PULSE_SERVER=f"unix:{sock}")
-    p = subprocess.Popen(["pulseaudio", "-n", "-F", str(base / "default.pa"), "--daemonize=no",
-                          "--exit-idle-time=-1", "--log-target=file:" + str(base / "pulse.log")], env=env)
     try:
-        for _ in range(100):
-            if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
-                break
-            time.sleep(0.05)
-        else:
-            sys.exit("pulseaudio did not start")
-        yield env
+        try:
+            p, env = start_pulse(base, pipe_mic=False)
+        except RuntimeError as exc:
+            sys.exit(str(exc))
+        try:
+            yield env
+        finally:
+            p.terminate()
+            p.wait(5)
     finally:
-        p.terminate()
-        p.wait(5)
         shutil.rmtree(base, ignore_errors=True)
 
 

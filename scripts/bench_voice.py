@@ -19,12 +19,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from helpers import RealtimeFifo, start_pulse  # noqa: E402
 
 #: Phrases and what they make the companion do (a spoken reply, or a session whose intro is the reply).
 PHRASES = ("i feel anxious", "what can you do", "box breathing for one minute", "i feel lonely",
@@ -32,57 +33,37 @@ PHRASES = ("i feel anxious", "what can you do", "box breathing for one minute", 
 GOAL_MS = 150.0
 
 
-def start_pulse(base: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    run = base / "run"
-    (run / "pulse").mkdir(parents=True)
-    run.chmod(0o700)
-    fifo, sock = base / "vmic.fifo", run / "pulse" / "native"
-    (base / "default.pa").write_text(
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={sock}\n"
-        "load-module module-null-sink sink_name=vspeaker rate=16000 channels=1 norewinds=1\n"
-        f"load-module module-pipe-source source_name=vmic file={fifo} format=s16le rate=16000 channels=1\n"
-        "set-default-sink vspeaker\nset-default-source vspeaker.monitor\n")
-    os.environ.update(XDG_RUNTIME_DIR=str(run), HOME=str(base), PULSE_SERVER=f"unix:{sock}", PULSE_SOURCE="vmic")
-    proc = subprocess.Popen(["pulseaudio", "-n", "-F", str(base / "default.pa"), "--daemonize=no",
-                             "--exit-idle-time=-1", "--log-target=file:" + str(base / "pulse.log")])
-    for _ in range(100):
-        if subprocess.run(["pactl", "info"], capture_output=True).returncode == 0:
-            return proc, fifo
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("pulseaudio did not start")
+def start_mic_pulse(base: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """The tests' private PulseAudio with its FIFO microphone, made this process's default server and source."""
+    try:
+        proc, env = start_pulse(base)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
+    os.environ.update(XDG_RUNTIME_DIR=env["XDG_RUNTIME_DIR"], HOME=env["HOME"], PULSE_SERVER=env["PULSE_SERVER"],
+                      PULSE_SOURCE="vmic")
+    return proc, Path(env["VMIC_FIFO"])
 
 
-class FifoVoice:
+class FifoVoice(RealtimeFifo):
     """Real-time writer into the FIFO microphone: silence, and each queued phrase when asked."""
 
     def __init__(self, fifo: Path) -> None:
-        self.fd = os.open(fifo, os.O_WRONLY)
         self.queue: queue.Queue[bytes] = queue.Queue()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._write, daemon=True)
-        self.thread.start()
+        self.payload, self.pos = b"", 0
+        super().__init__(fifo, block_s=0.05)
 
     def say(self, pcm: bytes) -> None:
         self.queue.put(b"\0" * 6400 + pcm)
 
-    def _write(self) -> None:
-        payload, pos, nxt = b"", 0, time.perf_counter()
-        while not self.stop.is_set():
-            if pos >= len(payload):
-                try:
-                    payload, pos = self.queue.get_nowait(), 0
-                except queue.Empty:
-                    payload, pos = b"", 0
-            os.write(self.fd, payload[pos:pos + 1600].ljust(1600, b"\0"))
-            pos += 1600
-            nxt += 0.05
-            time.sleep(max(0.0, nxt - time.perf_counter()))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        os.close(self.fd)
+    def next_block(self, n: int) -> bytes:
+        if self.pos >= len(self.payload):
+            try:
+                self.payload, self.pos = self.queue.get_nowait(), 0
+            except queue.Empty:
+                self.payload, self.pos = b"", 0
+        block = self.payload[self.pos:self.pos + n]
+        self.pos += n
+        return block
 
 
 def espeak16k(text: str, path: Path) -> bytes:
@@ -111,7 +92,7 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="bench-voice-"))
     for name in ("DATA", "CONFIG", "RUNTIME", "MODELS"):
         os.environ[f"COMPANION_{name}_DIR"] = str(base / name.lower())
-    pulse, fifo = start_pulse(base)
+    pulse, fifo = start_mic_pulse(base)
     mic = FifoVoice(fifo)
     try:
         from companion.app import create_app

@@ -15,23 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data"
+sys.path.insert(0, str(REPO / "tests"))
 
-
-def read_rows(path: Path) -> list[tuple[str, str, dict[str, str]]]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        slots = dict(kv.split("=", 1) for kv in (parts[2].split() if len(parts) > 2 else []))
-        rows.append((parts[0], parts[1], slots))
-    return rows
-
-
-def read_lines(path: Path) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
+from helpers import DATA, data_lines, eval_rows  # noqa: E402
 
 
 def route_all(texts: list[str]) -> list[dict]:
@@ -53,9 +39,9 @@ def main() -> int:
     ap.add_argument("--show-errors", action="store_true")
     args = ap.parse_args()
 
-    rows = read_rows(args.eval)
-    crisis = read_lines(DATA / "crisis_phrases.txt")
-    idioms = read_lines(DATA / "idioms.txt")
+    rows = eval_rows(args.eval)
+    crisis = data_lines("crisis_phrases.txt")
+    idioms = data_lines("idioms.txt")
     answers = route_all([r[0] for r in rows] + crisis + idioms)
     split = len(rows) + len(crisis)
     intent_answers = answers[:len(rows)]

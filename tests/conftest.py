@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import need
+from helpers import need, start_pulse, start_tray_host, start_xvfb
 
 
 @pytest.fixture(scope="session")
@@ -72,35 +71,14 @@ def private_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 def xdisplay() -> Iterator[str]:
     """Private Xvfb (free display number via -displayfd) + trayer as the XEmbed system tray."""
     need("Xvfb", "trayer")
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    buf = b""
-    while not buf.endswith(b"\n"):  # read "N\n" fully before closing, else Xvfb dies
-        chunk = os.read(r, 16)
-        if not chunk:
-            break
-        buf += chunk
-    os.close(r)
-    disp = ":" + buf.decode().strip()
+    xvfb, disp = start_xvfb()
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = disp
-    tray = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                             "--height", "32", "--SetDockType", "true", "--transparent", "false",
-                             "--tint", "0x202020"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from Xlib import display as xd
-
-    d = xd.Display(disp)
-    sel = d.intern_atom("_NET_SYSTEM_TRAY_S0")
-    for _ in range(100):
-        if d.get_selection_owner(sel):
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("tray host did not come up")
-    d.close()
-    time.sleep(0.5)  # trayer owns the selection before it reliably handles dock requests
+    try:
+        tray = start_tray_host(disp)
+    except RuntimeError as exc:
+        xvfb.terminate()
+        pytest.fail(str(exc))
     yield disp
     tray.terminate()
     xvfb.terminate()
@@ -117,28 +95,10 @@ def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Private PulseAudio: null sink 'vspeaker' (default sink, its monitor the default source) and a pipe
     source 'vmic' fed from the FIFO in env["VMIC_FIFO"]. Returns the env for subprocesses."""
     need("pulseaudio", "pactl")
-    base = tmp_path_factory.mktemp("pulse")
-    run = base / "run"
-    (run / "pulse").mkdir(parents=True)
-    run.chmod(0o700)
-    fifo = base / "vmic.fifo"
-    sock = run / "pulse" / "native"
-    (base / "default.pa").write_text(
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={sock}\n"
-        "load-module module-null-sink sink_name=vspeaker rate=16000 channels=1 norewinds=1\n"
-        f"load-module module-pipe-source source_name=vmic file={fifo} format=s16le rate=16000 channels=1\n"
-        "set-default-sink vspeaker\nset-default-source vspeaker.monitor\n")
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(run), HOME=str(base), PULSE_SERVER=f"unix:{sock}")
-    p = subprocess.Popen(["pulseaudio", "-n", "-F", str(base / "default.pa"), "--daemonize=no",
-                          "--exit-idle-time=-1", "--log-target=file:" + str(base / "pulse.log")], env=env)
-    for _ in range(100):
-        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
-            break
-        time.sleep(0.05)
-    else:
-        p.kill()
-        pytest.fail("pulseaudio did not start")
-    env["VMIC_FIFO"] = str(fifo)
+    try:
+        p, env = start_pulse(tmp_path_factory.mktemp("pulse"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield env
     p.terminate()
     p.wait(5)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO, espeak_wav16k, need, run_cli
+from helpers import REPO, RealtimeFifo, espeak_wav16k, need, run_cli
 
 from companion.cli.listen import route
 from companion.speech import audio
@@ -207,34 +207,20 @@ def test_no_input_device_exits_4(tmp_path):
     assert proc.returncode == 4 and "no usable microphone" in proc.stderr and "Traceback" not in proc.stderr
 
 
-class FifoMic:
-    """Writes into the pulse fixture's FIFO microphone in real time: silence until `play()`, then the payload,
-    then silence again (the writer is attached before any stream opens, as PulseAudio's pipe source needs)."""
+class FifoMic(RealtimeFifo):
+    """The pulse fixture's FIFO microphone: silence until `go` is set, then the payload, then silence again."""
 
     def __init__(self, fifo: str, payload: bytes) -> None:
-        self.fd = os.open(fifo, os.O_WRONLY)
-        self.payload = payload
+        self.payload, self.pos = payload, 0
         self.go = threading.Event()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._write, daemon=True)
-        self.thread.start()
+        super().__init__(fifo)
 
-    def _write(self) -> None:
-        pos, nxt = 0, time.perf_counter()
-        while not self.stop.is_set():
-            if self.go.is_set() and pos < len(self.payload):
-                block = self.payload[pos:pos + 3200].ljust(3200, b"\0")
-                pos += 3200
-            else:
-                block = b"\0" * 3200
-            os.write(self.fd, block)
-            nxt += 0.1
-            time.sleep(max(0.0, nxt - time.perf_counter()))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        os.close(self.fd)
+    def next_block(self, n: int) -> bytes:
+        if not self.go.is_set():
+            return b""
+        block = self.payload[self.pos:self.pos + n]
+        self.pos += n
+        return block
 
 
 @pytest.mark.real

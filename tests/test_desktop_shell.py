@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from helpers import need, run_cli
+from helpers import need, run_cli, start_xvfb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -494,18 +494,8 @@ def test_no_display_gives_a_clear_message() -> None:
 def bare_display() -> Any:
     """An X display with no tray host at all."""
     need("Xvfb")
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    buf = b""
-    while not buf.endswith(b"\n"):
-        chunk = os.read(r, 16)
-        if not chunk:
-            break
-        buf += chunk
-    os.close(r)
-    yield ":" + buf.decode().strip()
+    xvfb, disp = start_xvfb("640x480x24")
+    yield disp
     xvfb.terminate()
     xvfb.wait(5)
 

@@ -8,25 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import DATA, eval_rows
 
 from companion.core import numbers
 from companion.core.fuzzy import normalize
 from companion.core.intent import CONTROL_INTENTS, INTENTS, PATTERNS, RouteContext
 from companion.core.router import Router, _key, get_router
 
-DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load_eval(name: str = "intent_eval.tsv") -> list[tuple[str, str, dict[str, str]]]:
-    rows = []
-    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        slots = dict(kv.split("=", 1) for kv in (parts[2].split() if len(parts) > 2 else []))
-        rows.append((parts[0], parts[1], slots))
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +24,7 @@ def router() -> Router:
 
 
 def test_eval_set_is_varied_and_unseen() -> None:
-    rows = load_eval()
+    rows = eval_rows("intent_eval.tsv")
     per = Counter(intent for _, intent, _ in rows)
     assert set(per) <= set(INTENTS)
     thin = {i: per[i] for i in INTENTS if per[i] < 15}
@@ -55,7 +44,7 @@ def trained_keys() -> set[str]:
 
 
 def test_eval_accuracy_at_least_95_percent(router: Router) -> None:
-    rows = load_eval()
+    rows = eval_rows("intent_eval.tsv")
     wrong = []
     for text, intent, slots in rows:
         r = router.route(text)
@@ -76,7 +65,7 @@ BLIND = sorted(p.name for p in DATA.glob("intent_blind*.tsv"))
 def test_blind_batch_accuracy(router: Router, name: str) -> None:
     """The batches written before each round of tuning (docs/benchmarks/router.md, "Blind batches"):
     they guard against regressions; their first-sight scores are the honest estimate."""
-    rows = load_eval(name)
+    rows = eval_rows(name)
     per = Counter(intent for _, intent, _ in rows)
     assert set(per) <= set(INTENTS), f"{name}: unknown intents {set(per) - set(INTENTS)}"
     thin = {i: n for i, n in per.items() if n < 7}
@@ -93,10 +82,10 @@ def test_blind_batch_accuracy(router: Router, name: str) -> None:
 def test_blind_batches_are_mostly_new() -> None:
     """Tuning must never copy a blind sentence into the examples: most lines stay unknown to the router."""
     known = trained_keys()
-    rows = [row for name in BLIND for row in load_eval(name)]
+    rows = [row for name in BLIND for row in eval_rows(name)]
     novel = [t for t, _, _ in rows if _key(t) not in known]
     assert len(BLIND) >= 4
-    complete = [n for n in BLIND if {i for _, i, _ in load_eval(n)} == set(INTENTS)]
+    complete = [n for n in BLIND if {i for _, i, _ in eval_rows(n)} == set(INTENTS)]
     assert len(complete) >= 4, f"only {complete} cover every intent"
     assert len(novel) >= 0.65 * len(rows), f"only {len(novel)} of {len(rows)} blind sentences are new"
 

@@ -8,50 +8,43 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
+from helpers import data_lines, phrase_files, run_cli
 
 from companion.core import safety
 
-DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
-
-
-def lines(name: str) -> list[str]:
-    return [s.strip() for s in (DATA / name).read_text(encoding="utf-8").splitlines()
-            if s.strip() and not s.startswith("#")]
 
 
 # Phrase files: the hand-written lists and the blind batches (docs/benchmarks/safety.md tells how each was
 # written and what the guard caught before it was tuned on them).
-BATCHES = ("", *(str(n) for n in range(2, 27)))
-CRISIS_FILES = ("crisis_phrases.txt", *(f"crisis_holdout{n}.txt" for n in BATCHES))
-SAFE_FILES = ("idioms.txt", *(f"safe_holdout{n}.txt" for n in BATCHES))
+CRISIS_FILES = phrase_files("crisis")
+SAFE_FILES = phrase_files("safe")
 
 
 def test_phrase_lists_are_big_enough() -> None:
-    assert len(lines("crisis_phrases.txt")) >= 40
-    assert len(lines("idioms.txt")) >= 20
-    assert len(lines("crisis_holdout.txt")) >= 60 and len(lines("safe_holdout.txt")) >= 60
-    assert len(lines("crisis_holdout2.txt")) >= 40 and len(lines("safe_holdout2.txt")) >= 40
+    assert len(data_lines("crisis_phrases.txt")) >= 40
+    assert len(data_lines("idioms.txt")) >= 20
+    assert len(data_lines("crisis_holdout.txt")) >= 60 and len(data_lines("safe_holdout.txt")) >= 60
+    assert len(data_lines("crisis_holdout2.txt")) >= 40 and len(data_lines("safe_holdout2.txt")) >= 40
 
 
 @pytest.mark.parametrize("name", CRISIS_FILES)
 def test_every_crisis_phrase_is_caught(name: str) -> None:
-    missed = [p for p in lines(name) if safety.check(p) is None]
+    missed = [p for p in data_lines(name) if safety.check(p) is None]
     assert not missed, f"missed: {missed}"
 
 
 @pytest.mark.parametrize("name", SAFE_FILES)
 def test_no_idiom_or_ordinary_sentence_is_flagged(name: str) -> None:
-    flagged = [(p, m.matched) for p in lines(name) if (m := safety.check(p)) is not None]
+    flagged = [(p, m.matched) for p in data_lines(name) if (m := safety.check(p)) is not None]
     assert not flagged, f"flagged: {flagged}"
 
 
 @pytest.mark.timeout(120)
 def test_holdouts_through_the_real_cli() -> None:
     """The way the product is judged: `companion intent --json --stdin`, one process for every file."""
-    crisis = [p for name in CRISIS_FILES[1:] for p in lines(name)]
-    safe = [p for name in SAFE_FILES[1:] for p in lines(name)]
+    crisis = [p for name in CRISIS_FILES[1:] for p in data_lines(name)]
+    safe = [p for name in SAFE_FILES[1:] for p in data_lines(name)]
     proc = run_cli("intent", "--json", "--stdin", input="\n".join(crisis + safe) + "\n")
     assert proc.returncode == 0, proc.stderr
     answers = [json.loads(row) for row in proc.stdout.splitlines()]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fakes import FakeSpeaker
-from helpers import espeak_wav16k, run_cli
+from helpers import RealtimeFifo, espeak_wav16k, run_cli
 
 from companion.app import Companion
 from companion.core.clock import FakeClock, RealClock
@@ -180,42 +180,27 @@ def test_without_a_microphone_it_says_so_once_and_reads_typed_answers():
 # ----------------------------------------------------------------------------------- end to end, real audio
 
 
-class FifoVoice:
+class FifoVoice(RealtimeFifo):
     """The person at the pulse fixture's FIFO microphone: silence in real time, and `say(pcm)` speaks into it,
-    starting over (dropping whatever was still unsaid) as a person answering a new question would. The writer is
-    attached before any stream opens (PulseAudio's pipe source needs that)."""
+    starting over (dropping whatever was still unsaid) as a person answering a new question would."""
 
     def __init__(self, fifo: str) -> None:
-        self.fd = os.open(fifo, os.O_WRONLY)
         self.lock = threading.Lock()
         self.next: bytes | None = None
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._write, daemon=True)
-        self.thread.start()
+        self.payload, self.pos = b"", 0
+        super().__init__(fifo)
 
     def say(self, pcm: bytes) -> None:
         with self.lock:
             self.next = b"\0" * 8000 + pcm + b"\0" * 16000
 
-    def _write(self) -> None:
-        payload, pos, nxt = b"", 0, time.perf_counter()
-        while not self.stop.is_set():
-            with self.lock:
-                if self.next is not None:
-                    payload, pos, self.next = self.next, 0, None
-            block = payload[pos:pos + 3200].ljust(3200, b"\0")
-            pos += 3200
-            try:
-                os.write(self.fd, block)
-            except BrokenPipeError:  # the sound server went away: the test reports what it missed
-                return
-            nxt += 0.1
-            time.sleep(max(0.0, nxt - time.perf_counter()))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        os.close(self.fd)
+    def next_block(self, n: int) -> bytes:
+        with self.lock:
+            if self.next is not None:
+                self.payload, self.pos, self.next = self.next, 0, None
+        block = self.payload[self.pos:self.pos + n]
+        self.pos += n
+        return block
 
 
 class Companion_:

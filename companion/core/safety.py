@@ -151,6 +151,13 @@ def _sentences(text: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+@functools.lru_cache(maxsize=8)
+def _readings(text: str) -> tuple[str, ...]:
+    """The text as the guard reads it, whole and then sentence by sentence: kept for a moment, because the
+    patterns and then the learned reading both read the same utterance or journal entry."""
+    return tuple(prepare(part) for part in [text, *_sentences(text)])
+
+
 def check_patterns(text: str) -> SafetyMatch | None:
     """The patterns' verdict alone (crisis.yaml): certain, listed phrasings.
 
@@ -158,13 +165,11 @@ def check_patterns(text: str) -> SafetyMatch | None:
     phrase that ends a sentence ("i just want out.") is still seen as ending one inside a long journal entry."""
     if not text or not text.strip():
         return None
-    found = _first_match(prepare(text))
-    if found is None:
-        for sentence in _sentences(text):
-            found = _first_match(prepare(sentence))
-            if found is not None:
-                break
-    return found
+    for clean in _readings(text):
+        found = _first_match(clean)
+        if found is not None:
+            return found
+    return None
 
 
 @functools.cache
@@ -179,8 +184,7 @@ def check_learned(text: str) -> SafetyMatch | None:
         return None
     model, threshold = _model(), safety_model.settings().threshold
     best, best_text = 0.0, ""
-    for part in [text, *_sentences(text)]:
-        clean = prepare(part)
+    for clean in _readings(text):
         if clean.strip(" ,"):
             score = model.score_text(clean)
             if score > best:
