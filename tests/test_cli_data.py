@@ -38,6 +38,7 @@ def fill() -> dict[str, int]:
         s.add_journal("Walked to the river.\nIt helped.", prompt="What helped?")
         s.add_connection_step("text Sam")
         s.add_crisis_event("GB", "voice")
+        s.remember("name", "Ana")
         return s.counts()
 
 
@@ -151,7 +152,7 @@ def test_export_json_file_is_private_and_never_silently_replaced(tmp_path: Path)
     fill()
     out = tmp_path / "mine.json"
     done = run_cli("export", "--format", "json", "--output", str(out))
-    assert done.returncode == 0 and done.stdout == "" and "Exported 5 records" in done.stderr
+    assert done.returncode == 0 and done.stdout == "" and "Exported 6 records" in done.stderr
     assert mode(out) == 0o600 and json.loads(out.read_text())["sessions"][0]["kind"] == "breathe"
     out.write_text("keep me")
     again = run_cli("export", "--output", str(out))

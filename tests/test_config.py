@@ -109,7 +109,7 @@ def test_the_brief_example_message() -> None:
     ("hotkey", 'enabled = "yes"',
      "[hotkey] enabled must be true or false (no quotes), got 'yes'; using true"),
     ("hotkey", 'combo = "ctrl alt b"', '[hotkey] combo must be a key combination like "<ctrl>+<alt>+b"'),
-    ("listening", 'engine = "whisper"', "[listening] engine must be one of auto, vosk, pocketsphinx"),
+    ("listening", 'engine = "siri"', "[listening] engine must be one of auto, whisper, vosk, pocketsphinx"),
     ("listening", "trailing_silence = -1", "[listening] trailing_silence must be a number from 0.2 to 5"),
     ("checkins", 'times = ["25:00"]',
      '[checkins] times must be a list of times like ["10:30", "15:30"], got ["25:00"]; using 10:30, 15:30'),

@@ -148,8 +148,8 @@ class FakeCompanion:
         else:
             self.start_exercise(self.config.breathing.default_pattern)
 
-    def talk(self) -> None:
-        self._record("talk")
+    def talk(self, *, listen_first: bool = True) -> None:
+        self._record("talk", None if listen_first else "after a question")
 
     def say(self, text: str) -> None:
         self._record("say", text)
@@ -381,9 +381,11 @@ def test_menu_actions_become_companion_commands(shell_without_display: Any) -> N
         shell.action(name)
     assert wait_for(lambda: ("handle_text", "how am I doing") in [(c[0], c[1]) for c in app.calls])
     names = [c for c in app.calls if c[0] != "stop"]
-    assert names[:6] == [("start_exercise", "4-7-8"), ("start_exercise", "ground"),
-                         ("start_exercise", "compassion"), ("start_exercise", "journal"),
-                         ("check_in", "click"), ("talk", None)]
+    # every session and check-in started from the menu runs the one voice loop (it listens when asked something)
+    after = ("talk", "after a question")
+    assert names[:11] == [("start_exercise", "4-7-8"), after, ("start_exercise", "ground"), after,
+                          ("start_exercise", "compassion"), after, ("start_exercise", "journal"), after,
+                          ("check_in", "click"), after, ("talk", None)]
     assert ("stop", None) in app.calls
 
 

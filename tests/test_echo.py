@@ -32,7 +32,7 @@ def voice(tmp_path_factory) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def recognizer():
-    from companion.speech.recognizer import open_recognizer
+    from companion.speech.engines import open_recognizer
 
     return open_recognizer("pocketsphinx", "command", sentences=list(BARGE_IN_WORDS))
 

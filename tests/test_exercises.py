@@ -243,3 +243,13 @@ def test_user_files_add_exercises_and_broken_ones_are_listed_not_fatal(tmp_path)
 def test_missing_user_dir_is_fine(tmp_path):
     lib = load_library(tmp_path / "nothing-here")
     assert lib.problems == [] and "box" in lib
+
+
+def test_spoken_lines_are_every_fixed_line_once_for_a_slow_voice_to_render_ahead():
+    from companion.core.exercises import BreatheStep, load_library
+
+    box = load_library(None).get("box")
+    lines = box.spoken_lines()
+    assert len(lines) == len(set(lines)) and all("{" not in line for line in lines)
+    [breathe] = [s for s in box.steps if isinstance(s, BreatheStep)]
+    assert set(breathe.phases[0].cue) <= set(lines)  # every inhale cue is there

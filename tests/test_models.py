@@ -673,3 +673,128 @@ def test_remove_model(models_home: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="not a model name"):
         models.remove_model("../models")
     assert models_home.is_dir()
+
+
+# ---------------------------------------------------------------- Whisper: separate files, no archive
+
+WHISPER_NAMES = ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")
+
+
+def whisper_files(seed: int = 2) -> dict[str, bytes]:
+    """The Whisper CTranslate2 layout with stand-in contents."""
+    rnd = random.Random(seed)
+    return {name: rnd.randbytes(3_000 if name != "model.bin" else 150_000) for name in WHISPER_NAMES}
+
+
+def offer_files(models_dir: Path, name: str, files: dict[str, bytes], base_url: str) -> None:
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with (models_dir / "manifest.toml").open("a") as f:
+        f.write(f'[[model]]\nname = "{name}"\nkind = "whisper"\nlanguage = "en"\nsample_rate = 16000\n')
+        for path, data in files.items():
+            f.write(f'[[model.file]]\npath = "{path}"\nurl = "{base_url}/{path}"\nsize = {len(data)}\n'
+                    f'sha256 = "{hashlib.sha256(data).hexdigest()}"\n')
+        f.write("\n")
+
+
+def test_package_manifest_lists_whisper_models_file_by_file() -> None:
+    by_name = {m.name: m for m in models.load_manifest()}
+    for name in ("whisper-tiny.en", "whisper-base.en"):
+        entry = by_name[name]
+        assert (entry.kind, entry.language, entry.sha256) == ("whisper", "en", "")
+        assert sorted(f.path for f in entry.files) == sorted(WHISPER_NAMES)
+        assert entry.size == sum(f.size for f in entry.files)
+        assert all(f.url.startswith(f"https://huggingface.co/Systran/faster-{name}/resolve/") for f in entry.files)
+    base = {f.path: (f.size, f.sha256) for f in by_name["whisper-base.en"].files}
+    assert base["model.bin"] == (145_216_508, "2a166925539a16005f14ff328359f9b9adb9dc4fb631bb3b227526862e93e2ef")
+    tiny = {f.path: (f.size, f.sha256) for f in by_name["whisper-tiny.en"].files}
+    assert base["tokenizer.json"] == tiny["tokenizer.json"] and base["vocabulary.txt"] == tiny["vocabulary.txt"]
+    assert models.default_model_name() == PINNED  # Vosk stays the default download
+
+
+WHISPER_HEAD = 'name = "w"\nkind = "whisper"\nlanguage = "en"\n'
+
+
+def _file(path: str, url: str = "https://x/f", size: str = "1", sha: str = ZEROS) -> str:
+    return f'[[model.file]]\npath = "{path}"\nurl = "{url}"\nsize = {size}\nsha256 = "{sha}"\n'
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (WHISPER_HEAD, "[[model.file]] tables"),
+    (WHISPER_HEAD + _file("sub/model.bin"), "no folders"),
+    (WHISPER_HEAD + _file("model.bin", url="ftp://x/f"), "only http"),
+    (WHISPER_HEAD + _file("model.bin", sha="abc"), "64 hexadecimal"),
+    (WHISPER_HEAD + _file("model.bin") + _file("model.bin"), "listed twice"),
+    (WHISPER_HEAD + _file("model.bin") + _file("config.json") + _file("vocabulary.txt"), "missing tokenizer.json"),
+    ('name = "w"\nkind = "kaldi"\nlanguage = "en"\n', "kind 'kaldi' is not supported"),
+])
+def test_bad_whisper_entries_are_named(models_home: Path, body: str, message: str) -> None:
+    models_home.mkdir()
+    (models_home / "manifest.toml").write_text(f"[[model]]\n{body}")
+    with pytest.raises(ModelError, match=re.escape(message)) as exc:
+        models.load_manifest()
+    assert "manifest.toml: model 'w'" in str(exc.value)
+
+
+def test_whisper_download_verifies_every_file_and_appears_whole(server: ModelServer, models_home: Path) -> None:
+    files = whisper_files()
+    for path, data in files.items():
+        server.add(f"/w/{path}", data)
+    offer_files(models_home, "whisper-x.en", files, server.url + "/w")
+    path = models.download_model("whisper-x.en", progress=False)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == files
+    assert leftovers(models_home) == []
+    assert models.check_model_dir(path) == []
+    assert models.find_installed_whisper_model() == path
+    models.remove_model("whisper-x.en")
+    assert models.find_installed_whisper_model() is None
+
+    bad = dict(files, **{"vocabulary.txt": b"\0" * 3_000})  # right size, wrong bytes
+    server.add("/w/vocabulary.txt", bad["vocabulary.txt"])
+    with pytest.raises(ModelError, match=r"the downloaded vocabulary\.txt of whisper-x\.en is not the expected"):
+        models.download_model("whisper-x.en", progress=False)
+    assert model_folders(models_home) == []
+    assert leftovers(models_home) == []
+
+
+def test_whisper_folder_layout_problems(tmp_path: Path) -> None:
+    d = tmp_path / "whisper-mine"
+    d.mkdir()
+    assert models.model_kind(d) == "whisper"
+    assert models.check_model_dir(d) == ["missing model.bin (the model weights)",
+                                         "missing config.json (the model configuration)",
+                                         "missing tokenizer.json (the tokenizer)",
+                                         "missing vocabulary.txt or vocabulary.json (the vocabulary)"]
+    for path, data in whisper_files().items():
+        (d / path).write_bytes(data)
+    assert models.check_model_dir(d) == []
+    (d / "model.bin").write_bytes(b"")
+    assert models.check_model_dir(d) == ["model.bin is empty (an interrupted copy?)"]
+    vosk = tmp_path / "vosk-model-small-en-us-0.15"
+    write_model(vosk)
+    assert models.model_kind(vosk) == "vosk"
+    assert models.check_model_dir(vosk, "whisper")[0] == "missing model.bin (the model weights)"
+
+
+def test_install_whisper_folder_matched_by_checksums(models_home: Path, tmp_path: Path) -> None:
+    files = whisper_files()
+    offer_files(models_home, "whisper-x.en", files, "https://example.org/w")
+    src = tmp_path / "model"
+    src.mkdir()
+    for path, data in files.items():
+        (src / path).write_bytes(data)
+    notes: list[str] = []
+    path = models.install_zip(src, report=notes.append)
+    assert path == models_home / "whisper-x.en"  # the manifest's name, found from the files themselves
+    assert "SHA-256 of every file verified against whisper-x.en" in notes[-1]
+    with pytest.raises(ModelError, match="already installed"):
+        models.install_zip(src)
+
+    (src / "model.bin").write_bytes(b"\1" * 150_000)
+    with pytest.raises(ModelError, match=r"is not the manifest's whisper-x\.en"):
+        models.install_zip(src, name="whisper-x.en")
+    path = models.install_zip(src, name="whisper-own", report=notes.append)
+    assert "no checksum to check" in notes[-1]
+    assert [m.name for m in models.installed_models()] == ["whisper-x.en", "whisper-own"]
+    assert models.find_installed_whisper_model("whisper-own") == path
+    with pytest.raises(ModelError, match="not a model name"):
+        models.install_zip(src, name="../escape")

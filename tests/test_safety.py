@@ -193,7 +193,7 @@ def test_a_broken_guard_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     from companion.core import router
 
     def broken(text: str) -> None:
-        raise ValueError("damaged crisis.yaml")
+        raise ValueError("damaged pattern data")
 
     monkeypatch.setattr(safety, "_first_match", broken)  # the pattern engine, which every reading runs
     assert router.get_router().route("box breathing for three minutes").intent == "crisis"
@@ -316,3 +316,143 @@ def test_round_two_figures_are_told_from_the_real_thing(text: str, figure: str) 
 def test_round_three_pictures_are_told_from_ordinary_talk(text: str, figure: str) -> None:
     assert safety.check(text) is None, text
     assert safety.check(figure) is not None, figure
+
+
+# --- Round 9 (issue 11): kinds, the quiet window, no false alarms on recovery, and the prefilter ---------------
+ROUND9_CRISIS = {"crisis_mixed": ("self", "method", "other"), "method": ("self", "method"),
+                 "danger_others": ("danger",), "medical": ("medical",), "third_party": ("other", "medical")}
+
+
+@pytest.mark.parametrize(("name", "kinds"), ROUND9_CRISIS.items())
+def test_round9_blind_crisis_lines_are_caught_with_their_kind(name: str, kinds: tuple[str, ...]) -> None:
+    found = {p: safety.check(p) for p in data_lines(f"safety_round3_{name}.txt")}
+    missed = [p for p, m in found.items() if m is None]
+    assert not missed, f"missed: {missed}"
+    wrong = [(p, m.kind) for p, m in found.items() if m is not None and m.kind not in kinds]
+    assert len(wrong) <= (1 if name == "crisis_mixed" else 0), wrong  # "...so she'll be ok when i'm gone"
+
+
+@pytest.mark.parametrize("name", ["safety_round3_recovery.txt", "safety_round3_worry_denial.txt",
+                                  "safety_round9_ordinary.txt"])
+def test_round9_recovery_remembrance_worry_denial_and_ordinary_lines_are_not_flagged(name: str) -> None:
+    flagged = [(p, m.kind, m.matched) for p in data_lines(name) if (m := safety.check(p)) is not None]
+    assert not flagged, f"flagged: {flagged}"
+
+
+def test_round9_lead_lines_are_caught_with_their_kind() -> None:
+    wrong = []
+    for row in data_lines("safety_round9_lead.txt"):
+        text, kind = re.fullmatch(r"(.*) \[(\w+)\]", row).groups()
+        m = safety.check(text)
+        if m is None or m.kind != kind:
+            wrong.append((text, kind, m and m.kind))
+    assert not wrong
+
+
+@pytest.mark.parametrize("name", list(ROUND9_CRISIS))
+def test_inside_the_quiet_window_the_guard_answers_every_blind_crisis_line(name: str) -> None:
+    """The quiet window quiets only a repeated gentle check: every blind crisis line is still answered, and with
+    the full reply (never the gentle check again)."""
+    found = {p: safety.check(p, quiet=True) for p in data_lines(f"safety_round3_{name}.txt")}
+    assert not [p for p, m in found.items() if m is None or m.level != safety.CRISIS]
+
+
+def test_the_quiet_window_still_quiets_a_repeated_gentle_check_for_sadness() -> None:
+    sad = "ive paid off my overdraft so nobody gets stuck with it after"
+    assert safety.check(sad) is not None and safety.check(sad).level == safety.CHECK
+    assert safety.check(sad, quiet=True) is None
+    assert safety.check("i want to end it all", quiet=True) is not None  # a listed phrase always answers
+
+
+def test_the_prefilter_never_skips_a_pattern_that_would_match() -> None:
+    """Only patterns whose required words are in the text are searched: the first match is the same as when
+    every pattern is searched, on every phrase file (crisis and safe) and the router's eval sentences."""
+    guard = safety._guard()
+    texts = [p for kind in ("crisis", "safe") for name in phrase_files(kind) for p in data_lines(name)]
+    texts += [row.split("\t")[0] for row in data_lines("intent_eval.tsv")]
+    for text in texts:
+        for _plain, clean in safety._readings(text):
+            every = next((i for i, rx in enumerate(guard.patterns) if rx.search(clean)), None)
+            chosen = next((i for i in guard.pattern_index.candidates(clean) if guard.patterns[i].search(clean)),
+                          None)
+            assert every == chosen, text
+
+
+def test_the_prefilter_reads_required_words_off_the_expression() -> None:
+    from companion.core.prefilter import required_literals
+
+    assert required_literals(re.compile(r"\bsuicid\w*")) == {"suicid"}
+    assert required_literals(re.compile(r"\b(take|took) my (own )?life\b")) == {"life"}
+    assert required_literals(re.compile(r"\b(a|an)? ?(x|y)\b")) is None  # nothing certain: always searched
+    assert required_literals(re.compile(r"(?i)suicide")) is None
+    # blanking a figure of speech leaves " , ": no idiom's required word contains it, so none is made
+    idioms = safety._guard().idiom_index
+    assert not [lit for entries in idioms.by_trigram.values() for lit, _ in entries if "," in lit]
+
+
+def test_the_guard_data_is_split_by_kind_with_one_comment_per_group_and_no_tuning_log() -> None:
+    """Reviewable data: every group says what it catches (or excuses), and no file reads like a tuning log."""
+    import yaml
+
+    folder = REPO / "companion/data/safety"
+    for name in safety.DATA_FILES:
+        text = (folder / name).read_text(encoding="utf-8")
+        assert not re.search(r"#.*\b(round \d|batch \d|second session)", text, re.I), name
+        raw = yaml.safe_load(text)
+        for group in raw.get("groups") or ():
+            assert group.get("catches") and group["patterns"], (name, group.get("catches"))
+        for group in raw.get("idioms") or ():
+            assert group.get("excuses") and group["patterns"], (name, group.get("excuses"))
+    assert not (folder / "crisis.yaml").exists()
+
+
+# --- Round 10: the round-2 blind batch (tests/data/safety_round10_*.txt, an outside writer; tuned on) -------------
+ROUND10_CRISIS = {"danger_others": "danger", "medical": "medical", "method": "method", "third_party": "other",
+                  "own_crisis": "self"}
+
+
+@pytest.mark.parametrize(("name", "kind"), ROUND10_CRISIS.items())
+def test_round10_blind_crisis_lines_are_caught_with_their_kind(name: str, kind: str) -> None:
+    found = {p: safety.check(p) for p in data_lines(f"safety_round10_{name}.txt")}
+    assert not [p for p, m in found.items() if m is None]
+    assert not [(p, m.kind) for p, m in found.items() if m is not None and m.kind != kind]
+    # every line of the new kinds gets the full reply; of the person's own, all but one ("tonight is the night")
+    partial = [p for p, m in found.items() if m is not None and m.level != safety.CRISIS]
+    assert len(partial) <= (1 if name == "own_crisis" else 0), partial
+
+
+@pytest.mark.parametrize("name", ["safety_round10_not_crisis.txt", "safety_round10_ordinary.txt"])
+def test_round10_ordinary_lines_are_not_flagged(name: str) -> None:
+    flagged = [(p, m.kind, m.matched) for p in data_lines(name) if (m := safety.check(p)) is not None]
+    assert not flagged, f"flagged: {flagged}"
+
+
+def test_round10_lead_lines_are_caught_with_their_kind() -> None:
+    wrong = []
+    for row in data_lines("safety_round10_lead.txt"):
+        text, kind = re.fullmatch(r"(.*) \[(\w+)\]", row).groups()
+        m = safety.check(text)
+        if m is None or m.kind != kind or m.level != safety.CRISIS:
+            wrong.append((text, kind, m and m.kind))
+    assert not wrong
+
+
+@pytest.mark.parametrize("name", list(ROUND10_CRISIS))
+def test_round10_inside_the_quiet_window_every_blind_crisis_line_gets_the_full_reply(name: str) -> None:
+    found = {p: safety.check(p, quiet=True) for p in data_lines(f"safety_round10_{name}.txt")}
+    assert not [p for p, m in found.items() if m is None or m.level != safety.CRISIS]
+
+
+@pytest.mark.parametrize("text", [
+    "I don't know where to start. I think about it and then I do nothing",
+    "no idea how to begin. Jen, it's been a long time and I'm sorry for what I said at the hospital. "
+    "I think about you often.",
+    "stop pretending everything is fine on the family call every sunday. i say im good and then i hang up and feel "
+    "empty.",
+    "i dont want to tell my mom. she'll make it a whole thing",
+    "no way I actually did it. four tries, two years, one very patient instructor called Gary. today I drove and my "
+    "hands didn't shake once.",
+])
+def test_ordinary_lines_from_the_persona_conversations_get_no_gentle_check(text: str) -> None:
+    """Met in tests/data/conversations (docs/benchmarks/conversation.md): the learned reading's gentle check fired."""
+    assert safety.check(text) is None, text

@@ -1,11 +1,11 @@
-"""PocketSphinx with a JSGF grammar of template sentences, run for real on espeak-ng speech."""
+"""PocketSphinx for real: free speech with the general language model (on a voice the companion never speaks
+with), and the closed phrase search (a minimal automaton of the sentences) on espeak-ng speech."""
 
 from __future__ import annotations
 
 import pytest
 from helpers import espeak_wav16k, padded_wav
 
-from companion.speech.recognizer import OpenModeUnavailable
 from companion.speech.sphinx_engine import SphinxRecognizer
 
 SENTENCES = ["box breathing for 3 minutes", "stop", "pause", "i feel lonely", "help me get grounded",
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.real
 
 @pytest.fixture(scope="module")
 def rec() -> SphinxRecognizer:
-    return SphinxRecognizer(SENTENCES)
+    return SphinxRecognizer(SENTENCES, mode="command")
 
 
 def decode(rec: SphinxRecognizer, pcm: bytes) -> tuple[str, list[str]]:
@@ -52,9 +52,27 @@ def test_several_utterances_in_a_row(rec, tmp_path):
     assert rec.final() == ""  # nothing fed: nothing heard
 
 
-def test_open_mode_is_refused_with_the_fix():
-    with pytest.raises(OpenModeUnavailable, match="companion model download"):
-        SphinxRecognizer(SENTENCES, mode="open")
+def test_free_speech_is_transcribed_with_alternatives_and_the_closest_phrase():
+    import speech_corpus
+
+    from companion.speech.recognizer import Hypothesis
+
+    voice = next(v for v in speech_corpus.available_voices(["flite"]) if v.name == "slt")
+    clip = speech_corpus.render("i need to calm my breathing", voice)
+    rec = SphinxRecognizer(["i need to calm my breathing", "stop"], mode="open")
+    import wave
+
+    with wave.open(str(clip.path)) as w:
+        pcm = w.readframes(w.getnframes())
+    text, _ = decode(rec, pcm)
+    assert speech_corpus.wer("i need to calm my breathing", text) <= 0.2, text
+    readings = rec.last_hypotheses
+    assert readings[0] == Hypothesis(text) and len(readings) >= 3  # the best, then the n-best list
+    assert all(r.source == "alternative" and r.rank == i for i, r in enumerate(readings[1:-1], 1))
+    phrase = [r for r in readings if r.source == "grammar"]
+    assert not phrase or (phrase[0].text == "i need to calm my breathing" and phrase[0].distance < 0.3)
+    assert 0 < rec.last_confidence <= 1
+    assert rec.final() == "" and rec.last_hypotheses == ()  # nothing fed: nothing heard
 
 
 def fsg_sentences(fsg: str) -> set[str]:
@@ -175,7 +193,7 @@ def test_a_session_grammar_hears_control_words(tmp_path):
     from companion.speech import audio
     from companion.speech.grammar import sentences_for
 
-    rec = SphinxRecognizer(sentences_for("session"))
+    rec = SphinxRecognizer(sentences_for("session"), mode="command")
     assert rec.grammar.sentences == tuple(sentences_for("session"))
     heard = []
     for i, phrase in enumerate(["slow down", "keep going", "stop"]):  # the first one on a fresh decoder
@@ -186,7 +204,7 @@ def test_a_session_grammar_hears_control_words(tmp_path):
 
 
 def test_words_missing_from_the_dictionary_get_voice_yaml_pronunciations(tmp_path):
-    rec = SphinxRecognizer(["i want to reframe this thought", "stop"])
+    rec = SphinxRecognizer(["i want to reframe this thought", "stop"], mode="command")
     assert "i want to reframe this thought" in rec.grammar.sentences and not rec.grammar.dropped_words
     assert decode(rec, espeak_wav16k("i want to reframe this thought", tmp_path / "r.wav"))[0] \
         == "i want to reframe this thought"

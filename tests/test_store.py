@@ -184,6 +184,7 @@ def test_export_holds_everything_as_json(store: Store, now: Now) -> None:
     store.add_journal("text")
     store.add_connection_step("call Ana")
     store.add_crisis_event("IE", "voice")
+    store.remember("name", "Ana")
     data = json.loads(json.dumps(store.export()))
     assert data["format"] == "companion-export" and data["schema_version"] == SCHEMA_VERSION
     assert data["sessions"][0] == {"id": sid, "exercise_id": "box-3", "kind": "breathe",
@@ -191,7 +192,7 @@ def test_export_holds_everything_as_json(store: Store, now: Now) -> None:
                                    "ended_at": "2026-03-02T09:00:00+00:00", "completed": True,
                                    "reason": "done", "detail": {"pattern": "box"}}
     assert data["checkins"][0]["feeling"] == "lonely" and data["checkins"][0]["source"] == "click"
-    assert [len(data[t]) for t in TABLES] == [1, 1, 1, 1, 1]
+    assert [len(data[t]) for t in TABLES] == [1, 1, 1, 1, 1, 1]
 
 
 def test_forget_all_leaves_nothing_readable_on_disk(store: Store) -> None:

@@ -319,3 +319,23 @@ def test_a_dead_speech_process_is_replaced(speaker_env: dict[str, str]) -> None:
     late = s.say("Three.")  # after close(): finished at once, not spoken, no exception
     assert late.done and not late.completed and late.error == "the speaker is closed"
     s.close()  # closing twice is harmless
+
+
+def test_windows_and_macos_start_with_their_most_natural_english_voice() -> None:
+    from companion.speech.tts import best_system_voice
+
+    mac = [Voice("com.apple.speech.synthesis.voice.Albert", "Albert", ("en_US",)),
+           Voice("com.apple.voice.compact.en-US.Samantha", "Samantha", ("en_US",)),
+           Voice("com.apple.voice.compact.fr-FR.Thomas", "Thomas", ("fr_FR",)),
+           Voice("com.apple.voice.enhanced.en-GB.Daniel", "Daniel (Enhanced)", ("en_GB",)),
+           Voice("com.apple.voice.premium.en-US.Zoe", "Zoe (Premium)", ("en_US",))]
+    assert best_system_voice(mac, mac[1].id, "darwin") == "com.apple.voice.premium.en-US.Zoe"
+    assert best_system_voice(mac[:4], mac[2].id, "darwin") == "com.apple.voice.enhanced.en-GB.Daniel"
+    assert best_system_voice(mac[:2], mac[1].id, "darwin") == mac[1].id  # nothing better: the system default
+    win = [Voice(r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Speech\Voices\Tokens\TTS_MS_EN-US_DAVID_11.0",
+                 "Microsoft David Desktop - English (United States)", ()),
+           Voice("Microsoft Aria Online (Natural) - English (United States)",
+                 "Microsoft Aria Online (Natural) - English (United States)", ())]
+    assert best_system_voice(win, win[0].id, "win32") == win[1].id
+    # on Linux espeak-ng's default stays: it needs nothing and the person chooses anything else
+    assert best_system_voice(mac, "gmw/en-us", "linux") == "gmw/en-us"

@@ -1,5 +1,5 @@
 """The voice front end: the VoiceLoop driving the app (fakes, fast) and `companion talk` / `companion checkin`
-end to end with a private PulseAudio, espeak-ng speech fed into its FIFO microphone, and real speech out."""
+end to end with a private PulseAudio, a person's voice (flite) fed into its FIFO microphone, and real speech out."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import speech_corpus
 from fakes import FakeSpeaker
 from helpers import RealtimeFifo, espeak_wav16k, run_cli
 
@@ -83,7 +84,7 @@ def test_a_spoken_check_in_stores_the_feeling_and_yes_starts_the_offer():
         [session] = app.store.sessions()
         assert session.exercise_id == "connect"  # the first exercise the reply to loneliness offered
         assert loop.turns[0].intent == "feeling" and loop.turns[2].intent == "yes"
-        assert ear.modes[:3] == ["command", "command", "command"]
+        assert ear.modes[:3] == ["open", "open", "open"]  # free speech, read as typed text is
     finally:
         app.close()
 
@@ -121,14 +122,13 @@ def test_nothing_is_heard_unless_something_is_asked():
 
 
 @pytest.mark.timeout(30)
-def test_a_session_ask_is_answered_in_the_mode_it_asks_for():
+def test_a_journal_answer_is_kept_as_heard():
     app = make_app(clock=RealClock())  # a fake clock would let the question time out before it is answered
     ear = ScriptedEar("i want to journal", "today i walked by the river")
     loop = VoiceLoop(app, hear=ear, barge_in=False)
     try:
         loop.run()
         assert app.wait_session(10)
-        assert ear.modes[:2] == ["command", "open"]  # the journal prompt waits for free speech
         [entry] = app.store.journal()
         assert entry.text == "today i walked by the river"
     finally:
@@ -173,6 +173,77 @@ def test_without_a_microphone_it_says_so_once_and_reads_typed_answers():
         assert sum("can't listen" in line for line in said) == 1
         assert [c.feeling for c in app.store.checkins()] == ["anxious"]
         assert [t.source for t in loop.turns] == ["typed", "typed"] and not app.session_running
+    finally:
+        app.close()
+
+
+class ReadingsEar(ScriptedEar):
+    """Each utterance as a recognizer's readings: the best, then alternatives (as PocketSphinx gives them)."""
+
+    def __init__(self, *utterances: tuple[str, ...], confidence: float = 0.01) -> None:
+        super().__init__(*(u[0] for u in utterances))
+        self.readings = list(utterances)
+        self.confidence = confidence
+
+    def __call__(self, mode: str) -> Heard:
+        self.modes.append(mode)
+        if not self.readings:
+            time.sleep(0.05)
+            return heard("")
+        texts = self.readings.pop(0)
+        from companion.speech.recognizer import Hypothesis
+
+        readings = tuple(Hypothesis(t, "best" if i == 0 else "alternative", i) for i, t in enumerate(texts))
+        return replace(heard(texts[0]), hypotheses=readings, confidence=self.confidence, clear_at=0.0005)
+
+
+@pytest.mark.timeout(30)
+def test_a_misheard_request_is_read_from_a_better_alternative():
+    app = make_app()
+    loop = VoiceLoop(app, hear=ReadingsEar(("i feel lonely tonight", "i feel lonely"),), barge_in=False)
+    try:
+        app.check_in(source="voice")
+        loop.run(listen_first=False)
+        assert [c.feeling for c in app.store.checkins()] == ["lonely"]
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_unclear_speech_is_asked_again_and_the_answer_then_acted_on():
+    app = make_app()
+    ear = ReadingsEar(("the green a pot of dirt",), ("i feel anxious",))
+    loop = VoiceLoop(app, hear=ear, barge_in=False)
+    try:
+        app.check_in(source="voice")
+        loop.run(listen_first=False)
+        assert any("say it again" in line for line in app.speaker.lines), app.speaker.lines
+        assert [c.feeling for c in app.store.checkins()] == ["anxious"]
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_risk_words_in_unclear_speech_are_asked_about_gently_not_dropped():
+    app = make_app()
+    loop = VoiceLoop(app, hear=ReadingsEar(("i feel lonely", "i want to kill myself")), barge_in=False)
+    try:
+        loop.run(once=True)
+        said = " ".join(app.speaker.lines)
+        assert "misheard" in said and "988" in said, said
+        assert app.store.checkins() == []  # not acted on as a feeling either: the question comes first
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
+def test_crisis_words_in_clear_speech_get_the_crisis_reply():
+    app = make_app()
+    loop = VoiceLoop(app, hear=ReadingsEar(("i want to kill myself", "i want to kill myself now")), barge_in=False)
+    try:
+        loop.run(once=True)
+        said = " ".join(app.speaker.lines)
+        assert "988" in said and "misheard" not in said, said
     finally:
         app.close()
 
@@ -246,6 +317,15 @@ class Companion_:
         return "".join(self.lines)
 
 
+def person(text: str) -> bytes:
+    """A person's voice (flite slt, never the companion's own espeak-ng) saying `text`: 16 kHz mono PCM."""
+    import wave
+
+    voice = next(v for v in speech_corpus.available_voices(["flite"]) if v.name == "slt")
+    with wave.open(str(speech_corpus.render(text, voice).path)) as w:
+        return w.readframes(w.getnframes())
+
+
 def voice_env(pulse: dict[str, str], tmp_path: Path) -> dict[str, str]:
     env = dict(pulse, PULSE_SOURCE="vmic", **{k: v for k, v in os.environ.items() if k.startswith("COMPANION_")})
     env["COMPANION_MODELS_DIR"] = str(tmp_path / "no-models")
@@ -295,7 +375,7 @@ def history(env: dict[str, str]) -> dict:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_talk_hears_box_breathing_and_starts_it(pulse, tmp_path):
-    pcm = espeak_wav16k("box breathing for three minutes", tmp_path / "s.wav")
+    pcm = person("box breathing for three minutes")
     mic = FifoVoice(pulse["VMIC_FIFO"])
     env = voice_env(pulse, tmp_path)
     events = tmp_path / "events.jsonl"
@@ -320,9 +400,9 @@ def test_talk_hears_box_breathing_and_starts_it(pulse, tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_spoken_check_in_stores_the_feeling_and_starts_the_offer(pulse, tmp_path):
-    lonely = espeak_wav16k("i feel lonely", tmp_path / "l.wav")
-    seven = espeak_wav16k("about a seven", tmp_path / "s.wav")
-    yes = espeak_wav16k("yes", tmp_path / "y.wav")
+    lonely = person("i feel lonely")
+    seven = person("about a seven")
+    yes = person("yes")
     mic = FifoVoice(pulse["VMIC_FIFO"])
     env = voice_env(pulse, tmp_path)
     events = tmp_path / "events.jsonl"
@@ -353,7 +433,7 @@ def test_a_spoken_check_in_stores_the_feeling_and_starts_the_offer(pulse, tmp_pa
 def test_stop_said_while_a_session_speaks_stops_it(pulse, tmp_path):
     """Real speech plays into the virtual speaker while "stop" comes in on the microphone (a headset-like setup:
     the microphone does not hear the speaker; the echo case is the detector test below)."""
-    request = espeak_wav16k("box breathing for one minute", tmp_path / "b.wav")
+    request = person("box breathing for one minute")
     stop = espeak_wav16k("stop", tmp_path / "s.wav")
     env = voice_env(pulse, tmp_path)
     mic = FifoVoice(pulse["VMIC_FIFO"])
@@ -389,7 +469,7 @@ def test_stop_said_over_our_own_voice_stops_the_session(pulse, tmp_path):
     """The microphone hears the speaker (a laptop without a headset): it is the virtual speaker's monitor, with
     the person's voice looped into that speaker, so our own voice reaches it at full level. "stop" is said while
     a session line plays; barge-in subtracts what is played (companion/speech/echo.py) and hears it."""
-    request = espeak_wav16k("box breathing for one minute", tmp_path / "b.wav")
+    request = person("box breathing for one minute")
     stop = espeak_wav16k("stop", tmp_path / "s.wav")
     env = voice_env(pulse, tmp_path)
     load = subprocess.run(["pactl", "load-module", "module-loopback", "source=vmic", "sink=vspeaker",
@@ -439,7 +519,7 @@ def barge_in_hears(echo: np.ndarray, level: float, word: np.ndarray | None, afte
     """Runs the real BargeInDetector (PocketSphinx, the two words) on our echo at `level` of full scale plus,
     optionally, the person's word starting `after_echo` seconds after the echo's start."""
     from companion.speech.audio import BARGE_IN_WORDS, BargeInDetector
-    from companion.speech.recognizer import open_recognizer
+    from companion.speech.engines import open_recognizer
 
     mix = np.zeros(16000 * 3 + len(echo))
     mix[16000:16000 + len(echo)] += echo * level

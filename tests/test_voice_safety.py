@@ -19,7 +19,7 @@ def test_every_grammar_context_and_the_vosk_grammar_hold_the_crisis_sentences() 
     assert len(crisis) > 50
     for context in CONTEXTS:
         assert crisis <= set(sentences_for(context)), context
-    from companion.speech.recognizer import template_sentences
+    from companion.speech.engines import template_sentences
 
     assert crisis <= set(template_sentences())
 
@@ -36,10 +36,21 @@ def test_spoken_crisis_language_is_heard_and_routed_to_crisis(context: str, tmp_
     from companion.speech import audio
     from companion.speech.sphinx_engine import SphinxRecognizer
 
-    recognizer = SphinxRecognizer(sentences_for(context))
+    recognizer = SphinxRecognizer(sentences_for(context), mode="command")
     router = get_router()
     for i, phrase in enumerate(SPOKEN):
         padded = padded_wav(espeak_wav16k(phrase, tmp_path / f"{i}.wav"), tmp_path / f"{i}p.wav",
                             lead_s=0.5, tail_s=1.0)
         heard = audio.decode_file(padded, recognizer).transcript
         assert router.route(heard).intent == "crisis", (phrase, heard)
+
+
+def test_the_spoken_batchs_ordinary_sentences_are_never_crisis_when_heard_right() -> None:
+    """The 30 ordinary sentences of the first spoken blind batch (sad, dark idioms, recovery, someone else's
+    illness): at first sight, five of them heard correctly got the full crisis reply (docs/benchmarks/listening.md)."""
+    from helpers import data_lines
+
+    from companion.core import safety
+
+    flagged = [t for t in data_lines("spoken_blind1_safe.txt") if safety.check(t) is not None]
+    assert flagged == []

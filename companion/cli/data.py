@@ -26,6 +26,7 @@ from companion.core.store import (
     ConnectionStep,
     CrisisEvent,
     JournalEntry,
+    Remembered,
     SessionRecord,
     Store,
     StoreError,
@@ -33,11 +34,12 @@ from companion.core.store import (
 )
 
 RECORD_TYPES: dict[str, type] = {"sessions": SessionRecord, "checkins": Checkin, "journal": JournalEntry,
-                                 "connection_steps": ConnectionStep, "crisis_events": CrisisEvent}
+                                 "connection_steps": ConnectionStep, "crisis_events": CrisisEvent,
+                                 "memory": Remembered}
 TABLE_WORDS: dict[str, tuple[str, str]] = {
     "sessions": ("session", "sessions"), "checkins": ("check-in", "check-ins"),
     "journal": ("journal entry", "journal entries"), "connection_steps": ("small step", "small steps"),
-    "crisis_events": ("crisis moment", "crisis moments")}
+    "crisis_events": ("crisis moment", "crisis moments"), "memory": ("remembered detail", "remembered details")}
 
 EXPORT_HELP = """\
 json: one document with every table. csv: depends on --output:

@@ -39,22 +39,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def list_voices(*, as_json: bool) -> int:
-    """The voices speech out can use, for `name` in the [voice] section of config.toml."""
-    try:
-        from companion.speech.tts import list_voices as voices
-    except ImportError as exc:
-        print(f"companion: speech output is not available: {exc}")
-        return 1
-    try:
-        found = voices()
-    except (RuntimeError, OSError) as exc:
-        print(f"companion: could not list voices: {exc}")
-        return 1
+    """The voices speech out can use (system voices, then Piper voices), for `name` in the [voice] section of
+    config.toml and for `companion say --voice`."""
+    from companion.doctor import voice_list
+
+    found, notes = voice_list()
     if as_json:
-        print(json.dumps([{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found], indent=2))
-        return 0
+        print(json.dumps(found, indent=2))
+        return 0 if found else 1
     for voice in found:
-        print(f"{voice.id:<28} {voice.name:<32} {', '.join(voice.languages)}")
-    example = found[0].id if found else "en-us"
-    print(f"\n{len(found)} voices. Put an id in config.toml, e.g. [voice] name = \"{example}\"")
-    return 0
+        where = f"  [{voice['source']}]" if voice.get("source") else ""
+        print(f"{voice['id']:<28} {voice['engine']:<10} {voice['name']:<32} "
+              f"{', '.join(voice['languages'])}{where}")
+    for note in notes:
+        print(f"companion: {note}")
+    piper = [v["id"] for v in found if v["engine"] == "piper"]
+    example = piper[0] if piper else (found[0]["id"] if found else "en-us")
+    print(f"\n{len(found)} voices ({len(piper)} Piper). Put an id in config.toml, e.g. [voice] name = "
+          f"\"{example}\", or try one: companion say \"Breathe in slowly.\" --voice {example}")
+    return 0 if found else 1

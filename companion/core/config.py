@@ -18,7 +18,8 @@ from typing import Any
 from companion.core import paths
 from companion.core.intent import PATTERNS
 
-ENGINES: tuple[str, ...] = ("auto", "vosk", "pocketsphinx")
+#: The speech recognizers, by name: the one list (the CLI, the settings and the engine factory read it).
+ENGINES: tuple[str, ...] = ("auto", "whisper", "vosk", "pocketsphinx")
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Names people reach for that difflib cannot guess from spelling alone.
 SYNONYMS: dict[str, str] = {

@@ -164,6 +164,19 @@ class Exercise:
                 return i
         raise KeyError(label)
 
+    def spoken_lines(self) -> list[str]:
+        """Every fixed line the script may say (cues and say/ask texts without {variables}), in order, once each:
+        what a slow voice renders ahead when a session starts."""
+        lines: dict[str, None] = {}
+        for step in self.steps:
+            texts: tuple[str, ...] = ()
+            if isinstance(step, SayStep | AskStep):
+                texts = step.text
+            elif isinstance(step, BreatheStep):
+                texts = tuple(t for phase in step.phases for t in (*phase.first_cue, *phase.cue))
+            lines.update((t, None) for t in texts if t and "{" not in t)
+        return list(lines)
+
     @property
     def breathe_steps(self) -> tuple[BreatheStep, ...]:
         return tuple(s for s in self.steps if isinstance(s, BreatheStep))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -120,15 +121,34 @@ class ReplyBook:
         return Reply(self._pick(intent, entry["variants"]), tuple(entry.get("offers") or ()),
                      entry.get("start"))
 
-    def _feeling(self, result: IntentResult) -> Reply:
+    @property
+    def names(self) -> dict[str, str]:
+        """How each exercise id is said aloud."""
+        return {str(k): str(v) for k, v in self._intents["names"].items()}
+
+    def feeling_parts(self, result: IntentResult, *, avoid: Callable[[str], bool] | None = None
+                      ) -> tuple[str, str, tuple[str, ...]]:
+        """A feeling's acknowledgement, its offer question and the offered exercise ids; `avoid(line)` is true
+        for a wording said lately (another one is taken when there is one)."""
         feeling = result.slots.get("feeling")
         key = feeling if feeling in self._feelings["feelings"] else "unspecified"
         entry = self._feelings["feelings"][key]
         offers = tuple(entry["offers"])
         offer_text = " or ".join(self._name(o) for o in offers)
-        question = self._pick("feeling/question", self._feelings["question"]).format(offer=offer_text)
-        text = f"{self._pick('feeling/' + key, entry['acknowledge'])} {question}"
-        return Reply(text, offers)
+        ack, question = "", ""
+        for _ in range(3):
+            ack = self._pick("feeling/" + key, entry["acknowledge"])
+            if avoid is None or not avoid(ack):
+                break
+        for _ in range(3):
+            question = self._pick("feeling/question", self._feelings["question"]).format(offer=offer_text)
+            if avoid is None or not avoid(question):
+                break
+        return ack, question, offers
+
+    def _feeling(self, result: IntentResult) -> Reply:
+        ack, question, offers = self.feeling_parts(result)
+        return Reply(f"{ack} {question}", offers)
 
     def _summary_text(self, summary: dict[str, Any] | None) -> str:
         p = self._progress

@@ -31,29 +31,33 @@ log = logging.getLogger(__name__)
 THRESHOLD = 0.30          # below this classifier confidence the answer is "unknown"
 MAX_PER_TEMPLATE_INTENT = 100  # template sentences per intent the classifier learns from
 MAX_PER_TEMPLATE = 10_000  # cap on the sentences one template line expands to (every line stays represented)
-_ANSWER_WORDS = {"next": "yes", "go on": "yes", "go ahead": "yes", "continue": "yes", "carry on": "yes",
-                 "okay go on": "yes", "ready": "yes", "i am ready": "yes"}
+
+
+def _rules() -> dict[str, Any]:
+    """The English rules in companion/data/router_rules.yaml (answer words, soft leads, request, decline)."""
+    text = resources.files("companion").joinpath("data", "router_rules.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+_RULES = _rules()
+_ANSWER_WORDS: dict[str, str] = {str(k): str(v) for k, v in _RULES["answer_words"].items()}
 _LONGEST_ANSWER = 6
-_REQUEST = re.compile(r"\b(help me|can we|could we|can you|could you|let us|i want to|i would like to|i need to"
-                      r"|take me|walk me|guide me|show me)\b")
+_REQUEST = re.compile(_RULES["request"])
 _NOT_REQUESTS = frozenset({"unknown", "yes", "no", "crisis"})
 REQUEST_SHARE = 0.8  # the request must score at least this share of the feeling to win
-# "i do not want to breathe", "i do not feel like journaling": an offer turned down, not asked for
-_DECLINE = re.compile(r"^(no |okay )?(i )?((really )?do not (really )?(want to|want|feel like|need to|need|fancy)"
-                      r"|would rather not|can not be bothered to|do not) (do |doing |try |trying )?")
+_DECLINE = re.compile(_RULES["decline"])  # "i do not want to breathe": an offer turned down, not asked for
 _DECLINABLE = frozenset({"breathe", "ground", "self_compassion", "reframe", "journal", "connect",
                          "professional_help"})
 _LONGEST_DECLINED = 4  # words after "i do not want to"; longer is a statement ("... be so hard on myself")
-_ANSWER_STARTS = frozenset({"yes", "no", "sure", "okay", "alright", "absolutely", "definitely", "not",
-                            "maybe"})
-_SOFT_LEADS = frozenset({"okay", "alright", "right", "oh", "ah", "sorry", "yes"})
+_ANSWER_STARTS = frozenset(_RULES["answer_starts"])
+_SOFT_LEADS = frozenset(_RULES["soft_leads"])
 # long sentences are also read in stretches of _WINDOW words (see Router._rank)
 _LONG_SENTENCE = 10
 _WINDOW = 7
 _WINDOW_STEP = 2
 _WINDOW_DISCOUNT = 0.85  # a stretch counts a little less than the whole sentence saying the same
 _ANSWER_INTENTS = frozenset({"yes", "no"})  # a stretch of a statement is never a bare answer
-_YES_FEELINGS = frozenset({"good", "okay"})  # "good" / "okay" answer a yes/no question with yes
+_YES_FEELINGS = frozenset(_RULES["yes_feelings"])  # "good" / "okay" answer a yes/no question with yes
 
 
 # a yes, though "uh", "mm" and "hmm" alone are fillers
@@ -145,6 +149,7 @@ def _fingerprint() -> str:
     folder = resources.files("companion").joinpath("data", "intents")
     for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml")):
         h.update(name.encode() + folder.joinpath(name).read_bytes())
+    h.update(resources.files("companion").joinpath("data", "router_rules.yaml").read_bytes())
     for module in (__file__, fuzzy.__file__, numbers.__file__):
         try:
             h.update(Path(module).read_bytes())
@@ -159,12 +164,12 @@ def _fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
-def _guard(text: str, learned: bool) -> float | None:
+def _guard(text: str, learned: bool, quiet: bool = False) -> float | None:
     """The crisis guard's verdict as a confidence (1.0 for a listed phrase, the learned score for the second
-    reading, asked only when `learned`), None when it does not fire; a guard that breaks (say, damaged pattern
-    data) fails closed, so nothing is waved through as an ordinary request."""
+    reading, asked only when `learned`; `quiet`: inside the quiet window, see safety.check), None when it does
+    not fire; a guard that breaks (say, damaged pattern data) fails closed, so nothing is waved through."""
     try:
-        found = safety.check(text) if learned else safety.check_patterns(text)
+        found = safety.check(text, quiet=quiet) if learned else safety.check_patterns(text)
     except Exception:
         log.exception("crisis guard failed; answering as crisis")
         return 1.0
@@ -266,14 +271,15 @@ class Router:
     # --- understanding ------------------------------------------------------------------------------
     def route(self, text: str, context: RouteContext | None = None, *, learned: bool = True) -> IntentResult:
         """The intent of one utterance, with confidence in [0, 1] and slots; never raises on text.
-        `learned=False` leaves out the crisis guard's learned second reading (its listed phrases still count)."""
+        `learned=False` is the quiet window after "I'm safe": the learned reading's gentle check is not repeated,
+        only what still names a plan, means, act, method or danger answers (its listed phrases always count)."""
         context = context or RouteContext()
         if not isinstance(text, str):
             text = str(text)
         key = _key(text[:MAX_CHARS])
         # a sentence the companion knows word for word as something else ("i am not bad tonight" is a feeling)
         # is not second-guessed by the learned reading; the crisis patterns still read it
-        guard = _guard(text, learned and key not in self._t.exact)
+        guard = _guard(text, key not in self._t.exact, quiet=not learned)
         if guard is not None:
             return IntentResult(text, "crisis", guard, {})
         if not key:

@@ -1,10 +1,12 @@
-"""Crisis guard: notices language about suicide or self-harm in any utterance or journal text, and gives the
-calm reply with the right crisis line. It runs before anything else and must never let a phrase through to
-save a false alarm; it must never flag a figure of speech listed in its data, nor give method details.
+"""Crisis guard: notices suicide, self-harm, danger from other people, medical emergencies and someone else in
+danger in any utterance or journal text, and gives the calm reply for that kind with the region's emergency number
+and lines. It runs before anything else and must never let a phrase through to save a false alarm; it must never
+flag a figure of speech or recovery phrase listed in its data, nor give method details.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import locale
 import os
@@ -12,11 +14,12 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from companion.core import safety_model
+from companion.core import paths, prefilter, safety_model
 from companion.core.fuzzy import normalize
 
 _HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) "
@@ -43,6 +46,16 @@ _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is rea
 CRISIS = "crisis"  # a pattern fired: the crisis reply
 CHECK = "check"    # only the learned second reading fired: a gentle "are you safe?" with the line
 
+# What the danger is about, each with its own reply in crisis_lines.toml; the kind files in data/safety/ are read
+# in this order, then self.yaml ("self"); "other" (someone else in danger) is also read off a "self" match.
+SELF, METHOD, DANGER, MEDICAL, OTHER = "self", "method", "danger", "medical", "other"
+KINDS = (SELF, METHOD, DANGER, MEDICAL, OTHER)
+_KIND_FILES = ((DANGER, "danger.yaml"), (MEDICAL, "medical.yaml"), (METHOD, "method.yaml"),
+               (OTHER, "someone_else.yaml"))
+_SELF_FILE = "self.yaml"  # the person's own crisis, read after the kind files
+_IDIOM_FILES = ("figures_of_speech.yaml", "not_crisis.yaml")
+DATA_FILES = ("words.yaml", *(f for _, f in _KIND_FILES), _SELF_FILE, *_IDIOM_FILES, "quiet.yaml", "answers.yaml")
+
 
 @dataclass(frozen=True)
 class SafetyMatch:
@@ -53,11 +66,13 @@ class SafetyMatch:
     matched: str
     level: str = CRISIS
     score: float = 1.0
+    kind: str = "self"  # one of KINDS: which reply fits
 
 
 @dataclass(frozen=True)
 class CrisisLine:
-    """Where to turn in one region (data: companion/data/crisis_lines.toml)."""
+    """Where to turn in one region (data: companion/data/crisis_lines.toml): the crisis line, the emergency
+    number, and the notes of the region's domestic-abuse, child and poison lines ("" where there is none)."""
 
     region: str
     name: str
@@ -65,6 +80,60 @@ class CrisisLine:
     text: str
     url: str
     note: str
+    emergency: str = "your local emergency number"
+    abuse: str = ""
+    child: str = ""
+    poison: str = ""
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One commented group of a kind file: its patterns are read only when one of `said` is in the text."""
+
+    kind: str
+    said: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    plain: bool  # read before figures of speech are blanked ("he said he will kill me" is not an idiom here)
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Which of a list of patterns can match a text: those with no known literal, and those whose literal
+    (prefilter.required_literals) is in it, found through the literal's first three letters."""
+
+    always: tuple[int, ...] = ()
+    by_trigram: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = dataclasses.field(default_factory=dict)
+    size: int = 0
+
+    LONG = 400  # characters: a longer text (a journal entry read whole) holds most words, so search everything
+
+    @classmethod
+    def build(cls, patterns: tuple[re.Pattern[str], ...]) -> _Index:
+        always, by_literal = [], {}
+        try:
+            cache: Path | None = paths.cache_dir()
+        except Exception:  # no place to keep it: read the expressions every start
+            cache = None
+        for i, literals in enumerate(prefilter.required_literals_cached(patterns, cache)):
+            if literals is None:
+                always.append(i)
+            for lit in literals or ():
+                by_literal.setdefault(lit, []).append(i)
+        by_trigram: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+        for lit, idx in by_literal.items():
+            by_trigram.setdefault(lit[:3], []).append((lit, tuple(idx)))
+        return cls(tuple(always), {k: tuple(v) for k, v in by_trigram.items()}, len(patterns))
+
+    def candidates(self, text: str) -> list[int]:
+        """Indexes of the patterns worth searching in `text`, in list order (the others cannot match it)."""
+        if len(text) > self.LONG:
+            return list(range(self.size))
+        found = set(self.always)
+        for tri in {text[i:i + 3] for i in range(len(text) - 2)}:
+            for lit, idx in self.by_trigram.get(tri, ()):
+                if lit in text:
+                    found.update(idx)
+        return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -74,6 +143,12 @@ class _Guard:
     phrase_fixes: tuple[tuple[re.Pattern[str], str], ...]
     word_fixes: dict[str, str]
     keywords: tuple[str, ...]
+    groups: tuple[_Group, ...] = ()
+    about_them: tuple[re.Pattern[str], ...] = ()
+    about_me: tuple[re.Pattern[str], ...] = ()
+    still_answers: tuple[re.Pattern[str], ...] = ()
+    pattern_index: _Index = _Index()
+    idiom_index: _Index = _Index()
 
 
 def _data_text(*parts: str) -> str:
@@ -86,19 +161,51 @@ def _expand(template: str, words: dict[str, str]) -> str:
     return template
 
 
+def _yaml(name: str) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(_data_text("safety", name), Loader=loader) or {}
+
+
+def _compile(patterns: Any, words: dict[str, str], source: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for p in patterns or ():
+        try:
+            out.append(re.compile(_expand(str(p), words)))
+        except re.error as exc:
+            raise ValueError(f"safety/{source}: bad pattern {p!r}: {exc}") from exc
+    return tuple(out)
+
+
+def _groups(kind: str, name: str, words: dict[str, str]) -> list[_Group]:
+    raw = _yaml(name)
+    return [_Group(kind, tuple(str(w) for w in g.get("said") or ()), _compile(g["patterns"], words, name),
+                   g.get("reads", raw.get("reads")) == "plain")
+            for g in raw.get("groups") or ()]
+
+
 @functools.cache
 def _guard() -> _Guard:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    raw: dict[str, Any] = yaml.load(_data_text("safety", "crisis.yaml"), Loader=loader)
+    raw = _yaml("words.yaml")
     words = {k: str(v) for k, v in (raw.get("words") or {}).items()}
-    patterns = tuple(re.compile(_expand(p, words)) for p in raw["patterns"])
-    idioms = tuple(re.compile(_expand(p, words)) for p in raw.get("idioms") or ())
+    patterns = _compile([p for g in _yaml(_SELF_FILE)["groups"] for p in g["patterns"]], words, _SELF_FILE)
+    idioms: tuple[re.Pattern[str], ...] = ()
+    for name in _IDIOM_FILES:
+        part = _yaml(name).get("idioms") or ()
+        flat = [p for g in part for p in (g["patterns"] if isinstance(g, dict) else [g])]
+        idioms += _compile(flat, words, name)
     spelling = raw.get("spelling") or {}
     fixed = {str(k): str(v) for k, v in (spelling.get("fixed") or {}).items()}
     phrase_fixes = tuple((re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in fixed.items() if " " in k)
     word_fixes = {k: v for k, v in fixed.items() if " " not in k}
     keywords = tuple(w for w in spelling.get("words") or () if " " not in w)
-    return _Guard(patterns, idioms, phrase_fixes, word_fixes, keywords)
+    groups = tuple(g for kind, name in _KIND_FILES for g in _groups(kind, name, words))
+    other = _yaml("someone_else.yaml")
+    quiet = _yaml("quiet.yaml")
+    return _Guard(patterns, idioms, phrase_fixes, word_fixes, keywords, groups,
+                  _compile(other.get("about_them"), words, "someone_else.yaml"),
+                  _compile(other.get("about_me"), words, "someone_else.yaml"),
+                  _compile(quiet.get("still_answers"), words, "quiet.yaml"),
+                  _Index.build(patterns), _Index.build(idioms))
 
 
 def _correct(text: str, guard: _Guard) -> str:
@@ -119,29 +226,55 @@ def _correct(text: str, guard: _Guard) -> str:
     return " ".join(out)
 
 
-def prepare(text: str) -> str:
-    """The text as the guard reads it: normalised, corrected, figures of speech blanked out."""
-    guard = _guard()
-    clean = _correct(normalize(text[:_MAX_SCAN]), guard)
-    clean = _REPEATS.sub(r"\1", clean)
-    # joined words a recognizer splits: "my self" → "myself" (not "my self portrait", "my self esteem")
-    clean = _MY_SELF.sub("myself", clean)
-    for rx, repl in _HEARD_AS:
-        clean = rx.sub(repl, clean)
-    clean = _ILL.sub("i will ", clean)
-    for rx in guard.idioms:
-        clean = rx.sub(" , ", clean)
+def _unhedge(text: str) -> str:
     # hedges between the words that matter: "i want to like just die" → "i want to die"
     for _ in range(3):
-        clean = _HEDGES.sub(lambda m: f"{m.group(1) or m.group(3)} ", clean)
-    return " ".join(clean.split())
+        text = _HEDGES.sub(lambda m: f"{m.group(1) or m.group(3)} ", text)
+    return " ".join(text.split())
 
 
-def _first_match(clean: str) -> SafetyMatch | None:
-    for rx in _guard().patterns:
+def _prepare_both(text: str) -> tuple[str, str]:
+    """(plain, clean): the text normalised and corrected, then also with figures of speech blanked out."""
+    guard = _guard()
+    plain = _correct(normalize(text[:_MAX_SCAN]), guard)
+    plain = _REPEATS.sub(r"\1", plain)
+    # joined words a recognizer splits: "my self" → "myself" (not "my self portrait", "my self esteem")
+    plain = _MY_SELF.sub("myself", plain)
+    for rx, repl in _HEARD_AS:
+        plain = rx.sub(repl, plain)
+    plain = _ILL.sub("i will ", plain)
+    clean = plain
+    for i in guard.idiom_index.candidates(plain):  # a blanked idiom only removes text: no new candidates
+        clean = guard.idioms[i].sub(" , ", clean)
+    return _unhedge(plain), _unhedge(clean)
+
+
+def prepare(text: str) -> str:
+    """The text as the guard reads it: normalised, corrected, figures of speech blanked out."""
+    return _prepare_both(text)[1]
+
+
+def _about_someone_else(clean: str) -> bool:
+    guard = _guard()
+    return any(rx.search(clean) for rx in guard.about_them) and not any(rx.search(clean) for rx in guard.about_me)
+
+
+def _first_match(plain: str, clean: str) -> SafetyMatch | None:
+    guard = _guard()
+    for group in guard.groups:
+        text = plain if group.plain else clean
+        if group.said and not any(w in text for w in group.said):
+            continue
+        for rx in group.patterns:
+            m = rx.search(text)
+            if m:
+                return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0), kind=group.kind)
+    for i in guard.pattern_index.candidates(clean):
+        rx = guard.patterns[i]
         m = rx.search(clean)
         if m:
-            return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0))
+            kind = OTHER if _about_someone_else(clean) else SELF
+            return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0), kind=kind)
     return None
 
 
@@ -152,21 +285,21 @@ def _sentences(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=8)
-def _readings(text: str) -> tuple[str, ...]:
-    """The text as the guard reads it, whole and then sentence by sentence: kept for a moment, because the
-    patterns and then the learned reading both read the same utterance or journal entry."""
-    return tuple(prepare(part) for part in [text, *_sentences(text)])
+def _readings(text: str) -> tuple[tuple[str, str], ...]:
+    """The text as the guard reads it (plain, clean), whole and then sentence by sentence: kept for a moment,
+    because the patterns and then the learned reading both read the same utterance or journal entry."""
+    return tuple(_prepare_both(part) for part in [text, *_sentences(text)])
 
 
 def check_patterns(text: str) -> SafetyMatch | None:
-    """The patterns' verdict alone (crisis.yaml): certain, listed phrasings.
+    """The patterns' verdict alone (the kind files and self.yaml): certain, listed phrasings.
 
     The whole text is read first (a thought may run over two sentences), then each sentence on its own, so a
     phrase that ends a sentence ("i just want out.") is still seen as ending one inside a long journal entry."""
     if not text or not text.strip():
         return None
-    for clean in _readings(text):
-        found = _first_match(clean)
+    for plain, clean in _readings(text):
+        found = _first_match(plain, clean)
         if found is not None:
             return found
     return None
@@ -184,20 +317,44 @@ def check_learned(text: str) -> SafetyMatch | None:
         return None
     model, threshold = _model(), safety_model.settings().threshold
     best, best_text = 0.0, ""
-    for clean in _readings(text):
+    readings = _readings(text)
+    for _plain, clean in readings:
         if clean.strip(" ,"):
             score = model.score_text(clean)
             if score > best:
                 best, best_text = score, clean
     if best >= threshold:
-        return SafetyMatch(pattern="learned", matched=best_text[:200], level=CHECK, score=round(best, 4))
+        kind = OTHER if _about_someone_else(readings[0][1]) else SELF  # the whole text says whose danger
+        return SafetyMatch(pattern="learned", matched=best_text[:200], level=CHECK, score=round(best, 4), kind=kind)
     return None
 
 
-def check(text: str) -> SafetyMatch | None:
-    """A SafetyMatch when the text talks about suicide or self-harm (directly or not), else None: the
-    patterns first (level CRISIS), then the learned second reading (level CHECK)."""
-    return check_patterns(text) or check_learned(text)
+def still_answers(text: str) -> bool:
+    """True when the text names a plan, a means, a time, a goodbye, a self-harm act, a method question or danger
+    now (safety/quiet.yaml): such words are answered even inside the quiet window after "I'm safe"."""
+    rxs = _guard().still_answers
+    return any(rx.search(clean) for _plain, clean in _readings(text) for rx in rxs)
+
+
+def check(text: str, *, quiet: bool = False) -> SafetyMatch | None:
+    """A SafetyMatch when the text talks about suicide, self-harm, danger from others, a medical emergency or
+    someone else in danger, else None: the patterns first (level CRISIS), then the learned second reading
+    (level CHECK).
+
+    `quiet` is the quiet window after the person said they were safe: the learned reading's gentle check is not
+    repeated for the same kind of sadness, but a sentence it notices that is about someone else, or that also
+    names a plan, means, time, goodbye, act, method or danger (`still_answers`), gets the full reply; every
+    pattern still answers."""
+    found = check_patterns(text)
+    if found is not None:
+        return found
+    learned = check_learned(text)
+    if learned is None or not quiet:
+        return learned
+    if learned.kind == OTHER or still_answers(text):
+        return SafetyMatch(pattern="learned+quiet", matched=learned.matched, level=CRISIS, score=learned.score,
+                           kind=learned.kind)
+    return None
 
 
 @functools.cache
@@ -212,31 +369,87 @@ def crisis_line(region: str) -> CrisisLine:
     code = (region or "").strip().upper()
     code = data.get("aliases", {}).get(code, code)
     entry = regions.get(code) or data["generic"]
+    generic = data["generic"]
+
+    def note(part: str) -> str:
+        return str((entry.get(part) or {}).get("note", ""))
+
     return CrisisLine(region=code if code in regions else "", name=entry["name"],
                       phone=entry.get("phone", ""), text=entry.get("text", ""), url=entry.get("url", ""),
-                      note=entry.get("note", ""))
+                      note=entry.get("note", ""), emergency=entry.get("emergency") or generic["emergency"],
+                      abuse=note("abuse"), child=note("child"), poison=note("poison"))
 
 
-def crisis_reply(region: str, level: str = CRISIS) -> str:
-    """What the companion says when the guard fires: calm, brief, not a crisis service, the local line,
-    and whether the person is safe right now. At level CHECK it asks first whether that is what was meant."""
+def _fill(template: str, region: str) -> str:
+    line = crisis_line(region)
+    text = template.format(line=line.note, emergency=line.emergency, abuse=line.abuse, child=line.child,
+                           poison=line.poison)
+    return " ".join(text.split())
+
+
+def _section(level: str, kind: str) -> str:
+    if kind in (DANGER, MEDICAL, OTHER):
+        return kind
+    return "check" if level == CHECK else "reply"
+
+
+def crisis_reply(region: str, level: str = CRISIS, kind: str = SELF, *, earlier_safe: bool = False) -> str:
+    """What the companion says when the guard fires: calm, brief, the region's emergency number and lines.
+    For a person at risk (kind "self" or "method") it is not a crisis service, gives the local line and asks
+    whether they are safe right now (at level CHECK it first asks whether that is what was meant); danger from
+    others, a medical emergency and someone else in danger have their own reply. `earlier_safe`: the person
+    said they were safe a little earlier, and the reply says so first."""
     data = _lines()
-    section = "check" if level == CHECK else "reply"
-    return " ".join(data[section]["template"].format(line=crisis_line(region).note).split())
+    text = _fill(data[_section(level, kind)]["template"], region)
+    if earlier_safe:
+        text = f"{_fill(data['earlier_safe']['template'], region)} {text}"
+    return text
 
 
-SAFETY_ANSWERS = ("safe", "not_safe", "unclear")
+def reply_asks(level: str = CRISIS, kind: str = SELF) -> bool:
+    """True when the reply for this level and kind ends on "are you safe right now?" (an answer is awaited)."""
+    return bool(_lines()[_section(level, kind)].get("asks", True))
+
+
+SAFETY_ANSWERS = ("safe", "safe_brief", "denied", "not_safe", "stopped", "unclear")
 
 
 def safety_answer(kind: str, region: str) -> str:
     """What the companion says to the answer to "Are you safe right now?" ([answers] in crisis_lines.toml):
-    `kind` is "safe" (they said yes), "not_safe" (no) or "unclear" (anything else)."""
+    `kind` is "safe" (they said yes), "safe_brief" (yes, and went on to something else), "denied" ("no, I'm not
+    suicidal"), "not_safe" (no), "stopped" ("stop") or "unclear" (anything else)."""
     if kind not in SAFETY_ANSWERS:
         raise ValueError(f"kind must be one of {', '.join(SAFETY_ANSWERS)}, got {kind!r}")
     template = str((_lines().get("answers") or {}).get(kind, "")).strip()
     if not template:
         raise ValueError(f"crisis_lines.toml: [answers] needs {kind}")
-    return " ".join(template.format(line=crisis_line(region).note).split())
+    return _fill(template, region)
+
+
+@functools.cache
+def _answer_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
+    raw = _yaml("answers.yaml")
+    return {k: _compile(raw.get(k), {}, "answers.yaml") for k in ("denied", "safe", "stopped")}
+
+
+def read_answer(text: str, intent: str) -> tuple[str, str]:
+    """How the person answered "Are you safe right now?" (safety/answers.yaml), and what they said after it:
+    ("denied" | "safe" | "stopped" | "not_safe" | "unclear", the rest of the utterance, "" when nothing)."""
+    said = normalize(text)
+    rxs = _answer_patterns()
+    for kind in ("denied", "safe", "stopped"):
+        for rx in rxs[kind]:
+            m = rx.search(said)
+            if m:
+                rest = said[m.end():].strip(" ,.")
+                return kind, rest if len(rest.split()) >= 3 else ""
+    if intent == "yes":
+        return "safe", ""
+    if intent == "stop":
+        return "stopped", ""
+    if intent == "no":
+        return "not_safe", ""
+    return "unclear", ""
 
 
 def region_from_locale() -> str:

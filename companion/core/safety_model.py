@@ -170,10 +170,14 @@ def ordinary_sentences(s: _Settings | None = None) -> list[str]:
     return [f"{frame} {act}" for frame in s.ordinary_frames for act in s.ordinary_acts]
 
 
+# the data that decides how a text is prepared (safety.prepare), so a change to it retrains the model
+_PREPARE_FILES = ("words.yaml", "figures_of_speech.yaml", "not_crisis.yaml")
+
+
 def _fingerprint(source_files: Sequence[str]) -> str:
     h = hashlib.sha256()
     for rel in (_DATA, *(("safety", f) for f in source_files), ("intents", "examples.yaml"),
-                ("safety", "crisis.yaml")):
+                *(("safety", f) for f in _PREPARE_FILES)):
         h.update("/".join(rel).encode() + _data(*rel).read_bytes())
     try:
         h.update(Path(__file__).read_bytes())

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # "session": asked inside an exercise (a check-in step of its script).
 CHECKIN_SOURCES: tuple[str, ...] = ("voice", "typed", "click", "scheduled", "session")
-TABLES: tuple[str, ...] = ("sessions", "checkins", "journal", "connection_steps", "crisis_events")
+TABLES: tuple[str, ...] = ("sessions", "checkins", "journal", "connection_steps", "crisis_events", "memory")
 MEMORY = ":memory:"
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); append, never edit a released one.
@@ -70,6 +70,14 @@ MIGRATIONS: tuple[str, ...] = (
         region TEXT NOT NULL,
         source TEXT NOT NULL,
         text TEXT
+    );
+    """,
+    # what the conversation remembers between runs (the person's name): key → value, exported and forgotten
+    """
+    CREATE TABLE memory (
+        key TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        value TEXT NOT NULL
     );
     """,
 )
@@ -153,6 +161,15 @@ class CrisisEvent:
     text: str | None
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """One thing the conversation keeps between runs, such as the person's name (key "name")."""
+
+    key: str
+    at: datetime
+    value: str
+
+
 def record_json(record: Any) -> dict[str, Any]:
     """A record as JSON-able values (datetimes as UTC ISO 8601 strings)."""
     out = asdict(record)
@@ -184,6 +201,10 @@ def _step(row: sqlite3.Row) -> ConnectionStep:
 
 def _crisis(row: sqlite3.Row) -> CrisisEvent:
     return CrisisEvent(row["id"], _parse(row["at"]), row["region"], row["source"], row["text"])  # type: ignore[arg-type]
+
+
+def _remembered(row: sqlite3.Row) -> Remembered:
+    return Remembered(row["key"], _parse(row["at"]), row["value"])  # type: ignore[arg-type]
 
 
 def _code(exc: sqlite3.Error) -> int:
@@ -379,6 +400,21 @@ class Store:
         return self._write("INSERT INTO crisis_events (at, region, source, text) VALUES (?, ?, ?, ?)",
                            (_iso(self._now()), region, source, text))
 
+    def remember(self, key: str, value: str) -> None:
+        """Keeps one thing between runs (replacing what `key` held)."""
+        self._write("INSERT OR REPLACE INTO memory (key, at, value) VALUES (?, ?, ?)",
+                    (key, _iso(self._now()), value))
+
+    def recall(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM memory WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def remembered(self) -> list[Remembered]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM memory ORDER BY at, key").fetchall()
+        return [_remembered(r) for r in rows]
+
     def forget_all(self) -> None:
         """Deletes every row, then rebuilds the file and empties the WAL so nothing lingers on disk."""
         with self._lock:
@@ -458,6 +494,7 @@ class Store:
             "journal": [record_json(r) for r in self.journal()],
             "connection_steps": [record_json(r) for r in self.connection_steps()],
             "crisis_events": [record_json(r) for r in self.crisis_events()],
+            "memory": [record_json(r) for r in self.remembered()],
         }
 
 

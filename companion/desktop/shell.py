@@ -146,19 +146,22 @@ class DesktopShell:
         app = self.app
         kind, _, arg = name.partition(":")
         if kind == "breathe":
-            return app.start_exercise(arg or app.config.breathing.default_pattern,
-                                      minutes=app.config.breathing.default_minutes)
+            app.start_exercise(arg or app.config.breathing.default_pattern,
+                               minutes=app.config.breathing.default_minutes)
+            return app.talk(listen_first=False)  # "stop" heard over the voice, answers to the session's questions
         if kind == "snooze":
             minutes = 0 if arg == "resume" else None if arg == "tomorrow" else int(arg)
             app.snooze_checkins(minutes)
             self._refresh_look()
             return None
         if kind in EXERCISE_COMMANDS:
-            return app.start_exercise(kind)
+            app.start_exercise(kind)
+            return app.talk(listen_first=False)
         if kind == "talk":
             return app.talk()
         if kind == "check_in":
-            return app.check_in(source="click")
+            app.check_in(source="click")
+            return app.talk(listen_first=False)  # the one voice loop hears the answer
         if kind == "stop":
             return app.stop()
         if kind == "pause":
@@ -166,7 +169,8 @@ class DesktopShell:
         if kind == "resume":
             return app.resume()
         if kind == "toggle_breathing":
-            return app.toggle_breathing()
+            app.toggle_breathing()
+            return app.talk(listen_first=False) if app.session_running else None
         if kind == "history":
             return self._show_history()
         if kind == "voice":
@@ -201,7 +205,7 @@ class DesktopShell:
     def hotkey_pressed(self) -> None:
         """On pynput's thread, already debounced: hand the toggle to the worker and return at once."""
         self._mark("hotkey")
-        self.submit(lambda: self.app.toggle_breathing())
+        self.submit(lambda: self._act("toggle_breathing"))
 
     def handle_command(self, command: dict[str, Any]) -> dict[str, Any]:
         """The instance server's handler: commands from a second `companion …`."""
@@ -281,6 +285,7 @@ class DesktopShell:
         if self.app.session_running:
             return  # never interrupt an exercise
         self.app.check_in(source="scheduled")
+        self.app.talk(listen_first=False)  # the microphone opens once the question has been said
         notifier = self._notifier()
         if notifier is None:
             return
@@ -458,7 +463,7 @@ class DesktopShell:
 
 def voice_info() -> str:
     """Which recognizer listens, and how to get the better one (the tray's "How I listen")."""
-    from companion.speech.recognizer import active_engine_info
+    from companion.speech.engines import active_engine_info
 
     info = active_engine_info()
     lines = texts()["voice_info"]

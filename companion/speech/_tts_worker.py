@@ -146,6 +146,10 @@ def _send(out: TextIO, msg: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    if os.environ.get("COMPANION_TTS_WORKER") == "piper":  # a frozen app's Piper voice process (piper_tts.py)
+        from companion.speech._piper_worker import main as piper_main
+
+        return piper_main()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the espeak driver prints "Audio saved to ..." on stdout
     sys.stdout = sys.stderr

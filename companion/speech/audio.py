@@ -51,6 +51,11 @@ class Heard:
     timed_out: bool
     capped: bool = False  # the utterance hit max_seconds and was cut there
     clipped: bool = False  # more than CLIP_FRACTION of the speech sat at full scale: input level too high
+    #: every reading the recognizer offers, best first (recognizer.Hypothesis); empty when nothing was heard
+    hypotheses: tuple[Any, ...] = ()
+    confidence: float = 0.0  # the recognizer's own belief in its best reading (its scale: see `clear_at`)
+    clear_at: float = 0.0  # the recognizer's confidence from which audio counts as clearly heard
+    repeat_below: float | None = None  # the recognizer's calibrated "ask again" point (None: the default)
 
 
 # ---------------------------------------------------------------- WAV → 16 kHz mono int16, streamed
@@ -351,7 +356,14 @@ class Endpointer:
         text = self.recognizer.final()
         ms = (time.perf_counter() - start) * 1000.0
         clipped = self._samples > 0 and self._clipped / self._samples > CLIP_FRACTION
-        return Heard(text, round(self.speech_end, 3), round(ms, 1), False, self.capped, clipped)
+        readings = tuple(getattr(self.recognizer, "last_hypotheses", ()) or ())
+        if text and not readings:
+            from companion.speech.recognizer import Hypothesis
+
+            readings = (Hypothesis(text),)
+        return Heard(text, round(self.speech_end, 3), round(ms, 1), False, self.capped, clipped, readings,
+                     float(getattr(self.recognizer, "last_confidence", 0.0) or 0.0),
+                     float(getattr(self.recognizer, "clear_at", 0.0)), getattr(self.recognizer, "repeat_below", None))
 
 
 def decode_file(path: Path | str, recognizer: Recognizer, *, trailing_silence: float = 0.6,
@@ -541,7 +553,7 @@ class BargeIn:
 
     def __init__(self, on_word: Callable[[str], None], *, engine: str = "auto", echo_margin: float = 2.0,
                  device: int | str | None = None, reference: PlaybackReference | None = None) -> None:
-        from companion.speech.recognizer import open_recognizer
+        from companion.speech.engines import open_recognizer
 
         self.reference = reference
         self.detector = BargeInDetector(open_recognizer(engine, "command", sentences=list(BARGE_IN_WORDS)),

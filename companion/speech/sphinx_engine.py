@@ -1,137 +1,208 @@
-"""The embedded recognizer: PocketSphinx's bundled US-English model held to a grammar of the template sentences.
-Command mode only; it never pretends to understand free speech (out-of-grammar speech gives "")."""
+"""The embedded recognizer: PocketSphinx's bundled US-English model. Open mode (the main path) decodes free speech
+with its general language model and offers its n-best list plus the companion's own phrases heard by a second,
+closed search; command mode hears a closed list only. Never forces speech onto a phrase it does not resemble."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
-from companion.speech.grammar import Grammar, snap, to_fsg
+from companion.speech.grammar import Grammar, normalize, snap, to_fsg
+from companion.speech.recognizer import Hypothesis, RecognizerError
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Utterances up to this long (10 s of 16 kHz int16) are kept for another pass when the first hears nothing.
 MAX_RETRY_BYTES = 10 * 32000
-#: Extra passes over an utterance in which nothing was heard: on a fresh recognizer 2 passes found 8 of 12
-#: test phrases, 1 pass 7, none 6 (docs/benchmarks/listening.md); warm accuracy did not change.
+#: Extra passes over an utterance in which nothing was heard (a fresh cepstral mean loses the first words).
 RETRIES = 2
+#: Readings of the general search offered besides its best one (docs/benchmarks/listening.md, "Hypotheses").
+NBEST = 5
+
+
+class _GrammarSearch:
+    """A finite-state grammar search over the given sentences: a sentence of the list, or ""."""
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        from pocketsphinx import Decoder
+
+        # Measured on espeak-ng phrases (docs/benchmarks/listening.md): no lattice pass (it lost short commands),
+        # no dither (the same audio gives the same words), language weight 15 (a plateau between 14 and 17).
+        self.decoder = Decoder(dither=False, lm=None, lw=15.0, bestpath=False, loglevel="FATAL")
+        _add_pronunciations(self.decoder)
+        vocabulary = {w for s in sentences for w in normalize(s).split() if self.decoder.lookup_word(w) is not None}
+        self.grammar = Grammar.build(sentences, vocabulary)
+        if not self.grammar.sentences:
+            raise RecognizerError("none of the phrases can be spoken with the bundled English dictionary")
+        self.decoder.add_fsg("command", _read_fsg(self.decoder, to_fsg(self.grammar)))
+        self.decoder.activate_search("command")
+        self.raw = ""
+
+    def start(self) -> None:
+        self.decoder.start_utt()
+
+    def process(self, pcm16: bytes) -> None:
+        self.decoder.process_raw(pcm16, False, False)
+
+    def end(self, utterance: bytes) -> str:
+        self.decoder.end_utt()
+        hyp = self.decoder.hyp()
+        for _ in range(RETRIES if 0 < len(utterance) < MAX_RETRY_BYTES else 0):
+            if hyp is not None and hyp.hypstr:
+                break
+            # the live cepstral mean starts from the model's: on the first words of a new voice the search can
+            # lose every path. Again, with the mean this utterance has taught it (only when nothing was heard).
+            self.decoder.start_utt()
+            self.decoder.process_raw(utterance, False, False)
+            self.decoder.end_utt()
+            hyp = self.decoder.hyp()
+        self.raw = hyp.hypstr if hyp is not None else ""
+        # a search that ended before the grammar's final state reports its best partial path: snap it
+        return snap(self.raw, self.grammar.sentences).sentence if self.raw else ""
 
 
 class SphinxRecognizer:
-    """Streams 16 kHz int16 PCM into a finite-state grammar search; `final()` is a template sentence or "".
-
-    The grammar is the template sentences as one minimal word automaton: the same language as a JSGF
-    alternation of them (grammar.to_jsgf), but thousands of sentences decode faster than real time."""
+    """Streams 16 kHz int16 PCM into PocketSphinx. `final()` is the best transcript ("" for silence);
+    `last_hypotheses` the best, the n-best alternatives and (open mode) the closest companion phrase."""
 
     name = "pocketsphinx"
+    #: The posterior of the best path from which audio counts as clearly heard (docs/benchmarks/listening.md:
+    #: every misheard ordinary sentence that read as crisis language had one below this).
+    clear_at = 0.0005
+    #: Router confidence below which it asks again: its transcripts are often wrong (docs/benchmarks/listening.md).
+    repeat_below = 0.45
 
-    def __init__(self, sentences: Sequence[str], mode: str = "command") -> None:
-        if mode != "command":
-            from companion.speech.recognizer import OPEN_MODE_HINT, OpenModeUnavailable
-
-            raise OpenModeUnavailable(OPEN_MODE_HINT)
+    def __init__(self, sentences: Sequence[str] | None = None, mode: str = "open") -> None:
         try:
-            from pocketsphinx import Decoder
+            import pocketsphinx  # noqa: F401
         except ImportError as exc:
-            from companion.speech.recognizer import RecognizerError
-
             raise RecognizerError("pocketsphinx is missing: run `pip install pocketsphinx==5.1.1`") from exc
-        self.mode = mode
-        # Measured on espeak-ng phrases (docs/benchmarks/listening.md):
-        # - bestpath off: the lattice pass after a grammar search often lost the right sentence or returned
-        #   nothing ("pause", "resume"): +4 of 48.
-        # - no decoder dither: with the curated grammar it decoded 41 of 48 against 36-39 for dither seeds 1-3,
-        #   and the same audio always gives the same words (real microphones bring their own noise floor).
-        # - lw (language weight) 15: every grammar arc weighs 1, so lw only scales the word-insertion and
-        #   filler penalties; 14-17 was a plateau (42-44 of 48, and 10-12 of 16 out-of-scope requests
-        #   rejected, against 41 and 7 at lw 3); at 20 accuracy collapsed.
-        self._decoder = Decoder(dither=False, lm=None, lw=15.0, bestpath=False, loglevel="FATAL")
-        self._add_pronunciations()
-        vocabulary = {w for s in sentences for w in _words(s) if self._decoder.lookup_word(w) is not None}
-        self.grammar = Grammar.build(sentences, vocabulary)
-        if not self.grammar.sentences:
-            from companion.speech.recognizer import RecognizerError
+        from companion.speech.grammar import sentences_for
 
-            raise RecognizerError("none of the template sentences can be spoken with the bundled English "
-                                  "dictionary")
-        self._decoder.add_fsg("command", self._read_fsg(to_fsg(self.grammar)))
-        self._decoder.activate_search("command")
+        self.mode = mode
+        self._open = None
+        if mode == "open":
+            from pocketsphinx import Decoder
+
+            # the general US-English language model; dither on (ENVIRONMENT.md: never worse, often better); no
+            # second "flat" pass at the end of the utterance: it cost 150 ms after the person stopped speaking for
+            # no measured gain (docs/benchmarks/listening.md, "Decoder settings")
+            self._open = Decoder(dither=True, fwdflat=False, loglevel="FATAL")
+            _add_pronunciations(self._open)
+        phrases = list(sentences) if sentences is not None else sentences_for("idle")
+        self._grammar = _GrammarSearch(phrases)
+        self.grammar = self._grammar.grammar
         self._in_utt = False
         self._utterance = bytearray()
         self.last_raw = ""
         self.last_confidence = 0.0
-
-    def _add_pronunciations(self) -> None:
-        """Words our templates use that the bundled dictionary lacks ("reframe"), from voice.yaml."""
-        from companion.speech.grammar import pronunciations
-
-        for word, phones in pronunciations().items():
-            if self._decoder.lookup_word(word) is None:
-                try:
-                    self._decoder.add_word(word, phones, False)
-                except (RuntimeError, ValueError) as exc:  # a typo in the data file must not stop listening
-                    _LOGGER.warning("voice.yaml: cannot add the pronunciation of %r (%s): %s", word, phones, exc)
-
-    def _read_fsg(self, text: str) -> object:
-        """PocketSphinx reads FSGs from files only."""
-        import os
-        import tempfile
-
-        fd, path = tempfile.mkstemp(suffix=".fsg", prefix="companion-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            return self._decoder.read_fsg(path)
-        finally:
-            os.unlink(path)
+        self.last_hypotheses: tuple[Hypothesis, ...] = ()
 
     def accept(self, pcm16: bytes) -> None:
         if not self._in_utt:
-            self._decoder.start_utt()
+            self._grammar.start()
+            if self._open is not None:
+                self._open.start_utt()
             self._in_utt = True
             self._utterance = bytearray()
         if len(self._utterance) < MAX_RETRY_BYTES:
             self._utterance += pcm16
-        self._decoder.process_raw(pcm16, False, False)
+        self._grammar.process(pcm16)
+        if self._open is not None:
+            self._open.process_raw(pcm16, False, False)
 
     def partial(self) -> str:
         if not self._in_utt:
             return ""
-        hyp = self._decoder.hyp()
+        hyp = (self._open or self._grammar.decoder).hyp()
         return hyp.hypstr if hyp is not None else ""
 
     def final(self) -> str:
-        """Ends the utterance; the grammar sentence heard, or "" for silence and out-of-grammar speech."""
+        """Ends the utterance; the best transcript, or "" for silence (and, in command mode, for speech that
+        is none of the phrases)."""
         if not self._in_utt:
-            self.last_raw, self.last_confidence = "", 0.0
+            self.last_raw, self.last_confidence, self.last_hypotheses = "", 0.0, ()
             return ""
-        self._decoder.end_utt()
         self._in_utt = False
-        hyp = self._decoder.hyp()
-        for _ in range(RETRIES if 0 < len(self._utterance) < MAX_RETRY_BYTES else 0):
-            if hyp is not None and hyp.hypstr:
-                break
-            # the live cepstral mean starts from the model's and adapts as it goes: on the first words of
-            # a new voice or microphone the search can lose every path. Again, with the mean this utterance
-            # has taught it (only when nothing was heard, so it costs nothing otherwise).
-            self._decoder.start_utt()
-            self._decoder.process_raw(bytes(self._utterance), False, False)
-            self._decoder.end_utt()
-            hyp = self._decoder.hyp()
-        self._utterance = bytearray()
-        self.last_raw = hyp.hypstr if hyp is not None else ""
-        self.last_confidence = float(self._decoder.get_prob()) if hyp is not None and self.last_raw else 0.0
-        # a search that ended before the grammar's final state reports its best partial path: snap it
-        return snap(self.last_raw, self.grammar.sentences).sentence if self.last_raw else ""
+        utterance, self._utterance = bytes(self._utterance), bytearray()
+        phrase = self._grammar.end(utterance)
+        if self._open is None:
+            self.last_raw = self._grammar.raw
+            self.last_confidence = 1.0 if phrase else 0.0
+            self.last_hypotheses = (Hypothesis(phrase),) if phrase else ()
+            return phrase
+        self._open.end_utt()
+        hyp = self._open.hyp()
+        best = _clean(hyp.hypstr) if hyp is not None else ""
+        self.last_raw = best
+        self.last_confidence = float(self._open.get_prob()) if best else 0.0
+        readings: dict[str, Hypothesis] = {}
+        if best:
+            readings[best] = Hypothesis(best)
+            for n in self._open.nbest():
+                text = _clean(n.hypstr)
+                if text and text not in readings:
+                    readings[text] = Hypothesis(text, "alternative", len(readings))
+                if len(readings) > NBEST:
+                    break
+        if phrase and phrase not in readings:
+            distance = sound_distance(best, phrase, self._open) if best else 1.0
+            readings[phrase] = Hypothesis(phrase, "grammar", 0, distance)
+        self.last_hypotheses = tuple(readings.values())
+        return best
 
     def reset(self) -> None:
         if self._in_utt:
-            self._decoder.end_utt()
+            self._grammar.decoder.end_utt()
+            if self._open is not None:
+                self._open.end_utt()
             self._in_utt = False
         self._utterance = bytearray()
 
 
-def _words(sentence: str) -> list[str]:
-    from companion.speech.grammar import normalize
+def _clean(text: str) -> str:
+    """The decoder's words without its filler marks ("<sil>", "[noise]") and alternate-pronunciation tags."""
+    words = [w.split("(")[0] for w in text.split() if not w.startswith(("<", "[", "+"))]
+    return " ".join(words)
 
-    return normalize(sentence).split()
+
+def _add_pronunciations(decoder: object) -> None:
+    """Words our phrases use that the bundled dictionary lacks ("reframe"), from voice.yaml."""
+    from companion.speech.grammar import pronunciations
+
+    for word, phones in pronunciations().items():
+        if decoder.lookup_word(word) is None:  # type: ignore[attr-defined]
+            try:
+                decoder.add_word(word, phones, False)  # type: ignore[attr-defined]
+            except (RuntimeError, ValueError) as exc:  # a typo in the data file must not stop listening
+                _LOGGER.warning("voice.yaml: cannot add the pronunciation of %r (%s): %s", word, phones, exc)
+
+
+def _read_fsg(decoder: object, text: str) -> object:
+    """PocketSphinx reads FSGs from files only."""
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".fsg", prefix="companion-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return decoder.read_fsg(path)  # type: ignore[attr-defined]
+    finally:
+        os.unlink(path)
+
+
+def phones(text: str, decoder: object) -> list[str]:
+    """The words as CMU phones (the decoder's dictionary; letters for a word it lacks), for comparing readings."""
+    out: list[str] = []
+    for word in normalize(text).split():
+        found = decoder.lookup_word(word)  # type: ignore[attr-defined]
+        out += found.split() if found else list(word)
+    return out
+
+
+def sound_distance(a: str, b: str, decoder: object) -> float:
+    """How differently two readings sound: phone-level edit distance normalised to 0 (same) … 1."""
+    from rapidfuzz.distance import Levenshtein
+
+    return float(Levenshtein.normalized_distance(phones(a, decoder), phones(b, decoder)))

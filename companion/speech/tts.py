@@ -1,10 +1,11 @@
-"""The companion's voice: pyttsx3 (espeak-ng) rendered in its own process, played by a child we can kill.
-
-It never blocks its caller (lines are queued) and never lets pyttsx3's global state into this process.
+"""The companion's voice: lines rendered in a speech process (pyttsx3/espeak-ng here, Piper in piper_tts.py),
+played by a child we can kill. It never blocks its caller (lines are queued) and never lets an engine's state
+into this process.
 
 How it works: a long-lived worker process (`_tts_worker.py`) owns the pyttsx3 engine and renders each line
 to a WAV file; a player thread plays the files one after another with `aplay` (playback.py), while a render
-thread prepares the next line. `stop()` kills the player process; the sound server drops what it still holds.
+thread prepares the next line (QueuedSpeaker; a line may be several files, one per sentence, for Piper).
+`stop()` kills the player process; the sound server drops what it still holds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from companion.core.ports import Speaker
 from companion.speech.playback import Playback, check_output_device, player_command
@@ -95,11 +96,51 @@ def _resolve_voice(voice: str | None, voices: list[Voice], default: str) -> str:
     raise ValueError(f"Unknown voice {voice!r}. {_VOICES_HINT}.")
 
 
-class _Worker:
-    """Client for one `_tts_worker.py` process: start it, ask it to render, restart or close it."""
+_NOVELTY = ("bells", "bad news", "good news", "bahh", "boing", "bubbles", "cellos", "jester", "organ",
+            "trinoids", "whisper", "wobble", "zarvox", "albert", "superstar", "eloquence")
 
-    def __init__(self) -> None:
-        command, env = _worker_command()
+
+def _voice_quality(v: Voice) -> int:
+    """How natural a system voice sounds, from what its id and name say: 3 neural/premium, 2 enhanced/OneCore,
+    1 ordinary, 0 novelty or formant voices."""
+    text = f"{v.id} {v.name}".lower()
+    if any(n in text for n in _NOVELTY):
+        return 0
+    if any(k in text for k in ("natural", "neural", "premium")):
+        return 3
+    if any(k in text for k in ("enhanced", "onecore")):
+        return 2
+    return 1
+
+
+def best_system_voice(voices: list[Voice], default: str, platform: str = sys.platform) -> str:
+    """The voice used when none is chosen: on Windows and macOS the most natural English voice installed (the
+    system default when nothing is better); elsewhere the default (espeak-ng's, which needs nothing)."""
+    if platform not in ("win32", "darwin"):
+        return default
+
+    def english(v: Voice) -> bool:
+        langs = " ".join(v.languages).lower().replace("_", "-")
+        return (langs.startswith("en") or " en" in f" {langs}" or "en-" in v.id.lower()
+                or "english" in v.name.lower())
+
+    current = next((v for v in voices if v.id == default), None)
+    candidates = [v for v in voices if english(v)]
+    if not candidates:
+        return default
+    best = max(candidates, key=_voice_quality)  # the first of the best: the system's own order breaks ties
+    if current is None or (_voice_quality(best), english(best)) > (_voice_quality(current), english(current)):
+        return best.id
+    return default
+
+
+class _Worker:
+    """Client for one speech process (`_tts_worker.py`; `_piper_worker.py` through the same protocol): start it,
+    ask it to render, restart or close it. `hello` is what the process said when it was ready."""
+
+    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        if command is None:
+            command, env = _worker_command()
         try:
             self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -113,8 +154,10 @@ class _Worker:
             self.close()
             reason = (hello or {}).get("error") or "the speech process did not start in time"
             raise _unavailable(reason)
+        self.hello: dict[str, Any] = hello
         self.default_voice: str = hello.get("default_voice") or ""
-        self.voices = [Voice(v["id"], v["name"], tuple(v.get("languages") or ())) for v in hello["voices"]]
+        self.voices = [Voice(v["id"], v["name"], tuple(v.get("languages") or ()))
+                       for v in hello.get("voices") or ()]
         self._lock = threading.Lock()
 
     def _read(self) -> None:
@@ -134,14 +177,15 @@ class _Worker:
     def alive(self) -> bool:
         return self._proc.poll() is None
 
-    def render(self, text: str, path: Path, *, voice: str, rate: int, volume: float) -> Path:
-        """Writes `text` as a WAV file at `path`; RuntimeError when the worker fails (it is then closed)."""
+    def render(self, text: str, path: Path, **params: Any) -> Path:
+        """Writes `text` as a WAV file at `path` (params: voice, rate, volume for pyttsx3; length_scale, volume,
+        pause_after for Piper); RuntimeError when the worker fails (it is then closed)."""
         timeout = 20.0 + len(text) / 50
         with self._lock:
             try:
                 assert self._proc.stdin is not None
                 self._proc.stdin.write(json.dumps({"op": "render", "text": text, "path": str(path),
-                                                   "voice": voice, "rate": rate, "volume": volume}) + "\n")
+                                                   **params}) + "\n")
                 self._proc.stdin.flush()
             except (OSError, ValueError) as e:
                 self.close()
@@ -215,42 +259,54 @@ class SilentSpeaker:
         pass
 
 
-class Pyttsx3Speaker:
-    """Speaks queued lines with pyttsx3 + espeak-ng; `stop()` cuts the current line off at once.
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a line rendered to its own file (a sentence) and the silence rendered after it."""
 
-    Raises SpeechUnavailable (with the fix in its message) when synthesis or the audio output cannot work,
-    ValueError for an unknown voice or a rate outside 80–400.
+    text: str
+    pause_after: float = 0.0
+
+
+def output_command() -> list[str]:
+    """The player command when the audio output works here, else SpeechUnavailable with the fix."""
+    command = player_command()
+    if command is None:
+        raise _unavailable("no audio player is installed: sudo apt install alsa-utils")
+    problem = check_output_device(command)
+    if problem:
+        raise _unavailable(f"{problem}; start a sound server such as PulseAudio or PipeWire, "
+                           "or connect a sound card")
+    return command
+
+
+class QueuedSpeaker:
+    """The Speaker port over a speech process: a render thread prepares each line's segments ahead (at most
+    RENDER_LOOKAHEAD files waiting), a play thread plays them one after another, `stop()` kills the player.
+
+    Subclasses say how a line is cut into segments and how a segment is rendered; they set their own fields,
+    then call `QueuedSpeaker.__init__`, which starts the threads.
     """
 
-    def __init__(self, *, voice: str | None = None, rate: int = 165, volume: float = 1.0,
-                 on_problem: Callable[[str], None] | None = None) -> None:
-        self._rate = check_rate(rate)
-        self._volume = _check_volume(volume)
+    step_gap = 0.0  # seconds of silence kept before a line that follows the previous one at once
+    idle_release: float | None = None  # the speech process is closed after this long with nothing to say
+
+    def __init__(self, *, command: list[str], worker: _Worker | None,
+                 on_problem: Callable[[str], None] | None) -> None:
+        self._command = command
+        self._worker = worker
         self._on_problem = on_problem
         self._problem_reported = False
-        command = player_command()
-        if command is None:
-            raise _unavailable("no audio player is installed: sudo apt install alsa-utils")
-        problem = check_output_device(command)
-        if problem:
-            raise _unavailable(f"{problem}; start a sound server such as PulseAudio or PipeWire, "
-                               "or connect a sound card")
-        self._command = command
-        self._worker = _Worker()
-        try:
-            self._voice = _resolve_voice(voice, self._worker.voices, self._worker.default_voice)
-        except ValueError:
-            self._worker.close()
-            raise
-        self.voices = self._worker.voices
         self._dir = Path(tempfile.mkdtemp(prefix="companion-speech-"))
         weakref.finalize(self, shutil.rmtree, self._dir, True)  # also when close() is never called
         self._names = itertools.count()
         self._cond = threading.Condition()
         self._to_render: deque[SpokenLine] = deque()
-        self._to_play: deque[tuple[SpokenLine, Path]] = deque()
+        self._to_prepare: deque[Segment] = deque()  # rendered ahead when nothing else is to be rendered
+        self._to_play: deque[tuple[SpokenLine, Path, bool]] = deque()  # (line, file, last of its line)
         self._rendering: SpokenLine | None = None
         self._playing: tuple[SpokenLine, Playback] | None = None
+        self._last_end: float | None = None  # when the last line finished playing (for step_gap)
+        self._last_render = time.monotonic()
         self._closed = False
         self._reference: Any = None  # made by the first `playback_reference` call
         self._threads = [threading.Thread(target=self._render_loop, name="tts-render", daemon=True),
@@ -258,18 +314,27 @@ class Pyttsx3Speaker:
         for t in self._threads:
             t.start()
 
-    @property
-    def voice(self) -> str:
-        return self._voice
+    # -- what subclasses provide ---------------------------------------------------------------------------
+    def _new_worker(self) -> _Worker:
+        raise NotImplementedError
 
-    @property
-    def rate(self) -> int:
-        return self._rate
+    def _segments(self, text: str) -> list[Segment]:
+        return [Segment(text)]
+
+    def _render_segment(self, worker: _Worker, segment: Segment, path: Path) -> None:
+        raise NotImplementedError
+
+    def _prepare_segment(self, segment: Segment) -> None:
+        """Renders a segment into a cache ahead of its line (speakers with a cache)."""
+
+    def prepare(self, texts: list[str]) -> None:
+        """Lines that will be said soon (a session's cues): a speaker that renders slowly renders them now, in
+        the background, so they sound at once when said. Never delays a line already queued."""
 
     @property
     def playback_reference(self) -> Any:
         """What is being played, as a companion.speech.echo.PlaybackReference (16 kHz samples and the monotonic
-        start of each line) for barge-in's echo suppression; made on first use, so no one else pays for it."""
+        start of each file played) for barge-in's echo suppression; made on first use, so no one else pays."""
         if self._reference is None:
             from companion.speech.echo import PlaybackReference
 
@@ -292,7 +357,7 @@ class Pyttsx3Speaker:
             for line in self._to_render:
                 line._finish(False)
             self._to_render.clear()
-            for line, path in self._to_play:
+            for line, path, _ in self._to_play:
                 line._finish(False)
                 path.unlink(missing_ok=True)
             self._to_play.clear()
@@ -322,10 +387,11 @@ class Pyttsx3Speaker:
         for t in self._threads:
             if t is not threading.current_thread():  # close() may come from an on_problem handler
                 t.join(5.0)
-        self._worker.close()
+        if self._worker is not None:
+            self._worker.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> Pyttsx3Speaker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -341,44 +407,97 @@ class Pyttsx3Speaker:
             except Exception:
                 log.exception("on_problem handler failed")
 
-    def _render(self, line: SpokenLine, path: Path) -> None:
+    def _render(self, segment: Segment, path: Path) -> None:
         """Renders with the worker; a dead or wedged worker is replaced once before the line is given up."""
+        self._last_render = time.monotonic()
         for attempt in (1, 2):
-            if not self._worker.alive:
-                self._worker = _Worker()
+            if self._worker is None or not self._worker.alive:
+                self._worker = self._new_worker()
             try:
-                self._worker.render(line.text, path, voice=self._voice, rate=self._rate, volume=self._volume)
+                self._render_segment(self._worker, segment, path)
                 return
             except RuntimeError:
                 if attempt == 2 or self._worker.alive:
                     raise
 
+    def _idle(self) -> bool:
+        """Nothing to say for idle_release seconds while the speech process is up: time to let it go."""
+        return (self.idle_release is not None and self._worker is not None and not self._to_render
+                and not self._to_prepare and time.monotonic() - self._last_render >= self.idle_release)
+
     def _render_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and not (self._to_render and len(self._to_play) < RENDER_LOOKAHEAD):
-                    self._cond.wait()
+                while not self._closed and not self._to_render and not self._to_prepare and not self._idle():
+                    self._cond.wait(self.idle_release)
                 if self._closed:
                     return
-                line = self._rendering = self._to_render.popleft()
-            path = self._dir / f"{next(self._names)}.wav"
-            error = None
-            try:
-                self._render(line, path)
-            except (RuntimeError, SpeechUnavailable) as e:
-                error = str(e)
+                line = self._to_render.popleft() if self._to_render else None
+                ahead = self._to_prepare.popleft() if line is None and self._to_prepare else None
+                self._rendering = line
+            if ahead is not None:  # one segment at a time, so a line said meanwhile waits for one at most
+                try:
+                    self._prepare_segment(ahead)
+                except (RuntimeError, SpeechUnavailable, OSError) as e:
+                    log.info("could not render ahead %r: %s", ahead.text, e)
+                continue
+            if line is None:  # idle: the speech process's memory goes back to the system
+                worker, self._worker = self._worker, None
+                if worker is not None:
+                    log.info("speech process closed after %.0f s without speech", self.idle_release or 0)
+                    worker.close()
+                continue
+            error = self._render_line(line)
             with self._cond:
                 if self._rendering is line:
                     self._rendering = None
-                if error is None and not line.done:
-                    self._to_play.append((line, path))
-                    path = None
+                if error is not None:
+                    for item in [i for i in self._to_play if i[0] is line]:
+                        self._to_play.remove(item)
+                        item[1].unlink(missing_ok=True)
                 self._cond.notify_all()
             if error is not None:
                 line._finish(False, error)
                 self._problem(f"A line could not be spoken ({error}); it is still shown as a caption.")
-            if path is not None:
+
+    def _render_line(self, line: SpokenLine) -> str | None:
+        """Renders a line's segments into the play queue as they are ready; the error text, or None."""
+        segments = self._segments(line.text) or [Segment("")]
+        for i, segment in enumerate(segments):
+            with self._cond:
+                while not self._closed and not line.done and len(self._to_play) >= RENDER_LOOKAHEAD:
+                    self._cond.wait()
+                if self._closed or line.done:
+                    return None
+            path = self._dir / f"{next(self._names)}.wav"
+            try:
+                self._render(segment, path)
+            except (RuntimeError, SpeechUnavailable) as e:
                 path.unlink(missing_ok=True)
+                return str(e)
+            with self._cond:
+                if line.done:
+                    path.unlink(missing_ok=True)
+                    return None
+                self._to_play.append((line, path, i == len(segments) - 1))
+                self._cond.notify_all()
+        return None
+
+    def _next_to_play(self) -> tuple[SpokenLine, Path, bool, Playback] | None:
+        """Under the lock: starts the next file (after the step gap, for a line's first file), or None to wait."""
+        line, path, last = self._to_play[0]
+        if line.first_audio_at is None and self.step_gap and self._last_end is not None:
+            left = self._last_end + self.step_gap - time.monotonic()
+            if left > 0:
+                self._cond.wait(left)  # real silence between steps; stop() may empty the queue meanwhile
+                return None
+        self._to_play.popleft()
+        play = Playback(path, self._command)
+        if line.first_audio_at is None:
+            line.first_audio_at = play.started_at
+        self._playing = (line, play)
+        self._cond.notify_all()
+        return line, path, last, play
 
     def _play_loop(self) -> None:
         while True:
@@ -387,11 +506,10 @@ class Pyttsx3Speaker:
                     self._cond.wait()
                 if self._closed:
                     return
-                line, path = self._to_play.popleft()
-                play = Playback(path, self._command)
-                line.first_audio_at = play.started_at
-                self._playing = (line, play)
-                self._cond.notify_all()
+                started = self._next_to_play()
+            if started is None:
+                continue
+            line, path, last, play = started
             reference = self._reference
             if reference is not None:
                 reference.publish_wav(path, play.started_at)
@@ -401,16 +519,55 @@ class Pyttsx3Speaker:
             with self._cond:
                 if self._playing and self._playing[1] is play:
                     self._playing = None
+                if last and code == 0 and not play.killed:
+                    self._last_end = time.monotonic()
                 self._cond.notify_all()
             if play.killed:
                 line._finish(False)
             elif code == 0:
-                line._finish(True)
+                if last:
+                    line._finish(True)
             else:
                 detail = play.error_text() or f"the player exited with code {code}"
                 line._finish(False, detail)
                 self._problem(f"Speech could not be played ({detail}); captions still work.")
             path.unlink(missing_ok=True)
+
+
+class Pyttsx3Speaker(QueuedSpeaker):
+    """Speaks queued lines with pyttsx3 + espeak-ng; `stop()` cuts the current line off at once.
+
+    Raises SpeechUnavailable (with the fix in its message) when synthesis or the audio output cannot work,
+    ValueError for an unknown voice or a rate outside 80–400.
+    """
+
+    def __init__(self, *, voice: str | None = None, rate: int = 165, volume: float = 1.0,
+                 on_problem: Callable[[str], None] | None = None) -> None:
+        self._rate = check_rate(rate)
+        self._volume = _check_volume(volume)
+        command = output_command()
+        worker = _Worker()
+        try:
+            self._voice = _resolve_voice(voice, worker.voices, best_system_voice(worker.voices, worker.default_voice))
+        except ValueError:
+            worker.close()
+            raise
+        self.voices = worker.voices
+        super().__init__(command=command, worker=worker, on_problem=on_problem)
+
+    @property
+    def voice(self) -> str:
+        return self._voice
+
+    @property
+    def rate(self) -> int:
+        return self._rate
+
+    def _new_worker(self) -> _Worker:
+        return _Worker()
+
+    def _render_segment(self, worker: _Worker, segment: Segment, path: Path) -> None:
+        worker.render(segment.text, path, voice=self._voice, rate=self._rate, volume=self._volume)
 
 
 def make_speaker(*, voice: str | None = None, rate: int = 165, volume: float = 1.0, silent: bool = False,
@@ -424,6 +581,21 @@ def make_speaker(*, voice: str | None = None, rate: int = 165, volume: float = 1
     _check_volume(volume)
     if silent:
         return SilentSpeaker()
+    from companion.speech import piper_tts
+
+    if piper_tts.looks_like_piper_voice(voice):
+        assert voice is not None
+        try:
+            return piper_tts.PiperSpeaker(voice=voice, rate=rate, volume=volume, on_problem=on_problem)
+        except SpeechUnavailable as e:
+            if piper_tts.available():  # piper-tts is there but this computer cannot play: captions only
+                if on_problem:
+                    on_problem(str(e))
+                return SilentSpeaker()
+            if on_problem:  # no piper-tts: today's voice, and say once why
+                on_problem(f"The voice {voice} needs piper-tts, which is not installed "
+                           f"({piper_tts.INSTALL_HINT}); speaking with espeak-ng instead.")
+            voice = None
     try:
         return Pyttsx3Speaker(voice=voice, rate=rate, volume=volume, on_problem=on_problem)
     except SpeechUnavailable as e:
@@ -433,10 +605,16 @@ def make_speaker(*, voice: str | None = None, rate: int = 165, volume: float = 1
 
 
 def render_to_wav(text: str, path: Path, *, voice: str | None = None, rate: int = 165) -> Path:
-    """Writes `text` as speech to a WAV file (22050 Hz mono 16-bit from espeak-ng); needs no audio device.
+    """Writes `text` as speech to a WAV file (22050 Hz mono 16-bit from espeak-ng, or from a Piper voice such
+    as en_US-joe-medium); needs no audio device.
 
     Raises ValueError for a bad voice or rate, SpeechUnavailable when the engine cannot run.
     """
+    from companion.speech import piper_tts
+
+    if piper_tts.looks_like_piper_voice(voice):
+        assert voice is not None
+        return piper_tts.render_to_wav(text, path, voice=voice, rate=rate)
     check_rate(rate)
     path = Path(path).expanduser().resolve()
     if path.is_dir():
@@ -444,7 +622,7 @@ def render_to_wav(text: str, path: Path, *, voice: str | None = None, rate: int 
     path.parent.mkdir(parents=True, exist_ok=True)
     worker = _Worker()
     try:
-        voice_id = _resolve_voice(voice, worker.voices, worker.default_voice)
+        voice_id = _resolve_voice(voice, worker.voices, best_system_voice(worker.voices, worker.default_voice))
         try:
             worker.render(text, path, voice=voice_id, rate=rate, volume=1.0)
         except RuntimeError as e:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.speech.grammar import DEFAULT_SNAP_CUTOFF, Grammar, snap, vosk_word_list
+from companion.speech.recognizer import Hypothesis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -175,6 +176,8 @@ class VoskRecognizer:
         self._segments: list[dict[str, Any]] = []
         self.last_raw = ""
         self.last_words: list[dict[str, Any]] = []
+        self.last_confidence = 0.0
+        self.last_hypotheses: tuple[Hypothesis, ...] = ()
 
     def _model_key(self) -> Path:
         return self.model_dir.resolve()
@@ -200,9 +203,12 @@ class VoskRecognizer:
         self.last_raw = " ".join(t for t in (s.get("text", "") for s in self._segments) if t)
         self._segments = []
         self._rec.Reset()
-        if self.mode == "open" or not self.last_raw:
-            return self.last_raw
-        return snap(self.last_raw, self.grammar.sentences, self.snap_cutoff, split=self._split).sentence
+        confs = [float(w.get("conf", 0.0)) for w in self.last_words]
+        self.last_confidence = sum(confs) / len(confs) if confs else 0.0
+        text = self.last_raw if self.mode == "open" or not self.last_raw else \
+            snap(self.last_raw, self.grammar.sentences, self.snap_cutoff, split=self._split).sentence
+        self.last_hypotheses = (Hypothesis(text),) if text else ()
+        return text
 
     def reset(self) -> None:
         self._rec.Reset()

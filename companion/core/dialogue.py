@@ -1,0 +1,453 @@
+"""The conversation's state and memory: what a message is (a greeting, a "no", grief, good news, a name), what
+was said lately (so no line repeats within ten turns) and what is remembered between runs (name, small steps).
+It must never start an exercise itself, never keep a "no" as an answer, and never decide anything about crisis.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from companion.core.fuzzy import normalize
+from companion.core.intent import IntentResult
+from companion.core.store import Store
+
+RECENT_TURNS = 10  # no line of the companion's own is said again within this many lines
+_STOP_WORDS = frozenset(re.findall(r"\w+", """
+    i my me a an the to and or of for with on in at it is was be do did done call called text texted message
+    messaged send sent say said go went get got this that will would just one some up out about"""))
+_PAST = re.compile(r"\b(i|finally|actually|just) \w+ed\b|\bi (did|went|sent|saw|met|rang|spoke|wrote|made|took|"
+                   r"got|had|managed|finally)\b|\b(done|did it|went well)\b")
+
+
+_QUESTION = re.compile(r"^(what|how|why|where|when|who|which) (is|are|do|does|did|can|could|should|would|will|was|"
+                       r"were|about|if|time|happens|kind|sort|way)\b"
+                       r"|^(can|could|should|would|do|does|did|will|am|have|has) (i|you|we|it|this|that|there|"
+                       r"they|he|she|people|anyone|anybody)\b"
+                       r"|^(is|are) (it|this|that|there|a|an|the|my|your|people|anyone|anybody|they|he|she)\b"
+                       r"|\b(how do (i|you|u)|how can i|how to|what should|who won|where can|where (i|do i) can)\b")
+_EMOTICON = re.compile(r"<3+|[:;=8x][-']?[()\[\]dpo3/\\|*]+|\^_?\^", re.IGNORECASE)
+_RATING = re.compile(r"\b(\d{1,2}) (out of|of|/) 10\b|\b(\d{1,2}) 10\b")
+_MAYBE_DO = re.compile(r"^(maybe|perhaps|i might|i could|i think i will|i will probably)( i will| i)? "
+                       r"(send|call|text|message|write|ask|visit|invite|go|try|email|ring|phone|meet|join|check|talk)\b")
+_PLAN = re.compile(r"\b(i will|i ll|i am going to|going to|i think i will|maybe i|i plan to|i go|i can|i could)\b.*"
+                   r"\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow|this week|next week|"
+                   r"weekend|tonight)\b|\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow)\b.*"
+                   r"\b(i|we) (go|will|ll|call|ask|try|visit)\b")
+_SAVE = re.compile(r"^(yes |yeah |ok |okay |sure |please |yep )*(save|keep|note|write down) (that|this|it)\b"
+                   r"|\b(can you|could you|please) (save|keep|note) (that|this|it)( as)?( a| my)? step\b")
+_SAVE_LEAD = re.compile(r"^(yes |yeah |ok |okay |sure |yep |please )*(save|keep|note|remember|write down) "
+                        r"(that|this|it)( please| down| as a step| as my step)*\s*")
+
+
+def _rating(key: str) -> int | None:
+    from companion.core.numbers import words_to_digits
+
+    m = _RATING.search(words_to_digits(key))
+    if not m:
+        return None
+    value = int(m.group(1) or m.group(3))
+    return value if 0 <= value <= 10 else None
+
+
+def step_text(key: str, fallback: str) -> str:
+    """The step in "yes save that. write a first draft this week" (what follows the request), else `fallback`."""
+    rest = _SAVE_LEAD.sub("", key).strip()
+    return rest if len(rest.split()) >= 2 else fallback
+
+
+def _read() -> dict[str, Any]:
+    text = resources.files("companion").joinpath("data", "replies", "dialogue.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _compile(patterns: Sequence[str] | None, whole: bool = False) -> list[re.Pattern[str]]:
+    return [re.compile(f"(?:{p})$" if whole else p) for p in (patterns or ())]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the last question the app asked is waiting for."""
+
+    kind: str  # "offer" | "checkin" | "intensity" | "followup" | "safety" | "confirm" | "repeat" | "save_step"
+    offers: tuple[str, ...] = ()
+    step_id: int | None = None  # the connection step being followed up, or the check-in being rated
+    source: str = "click"  # what started the check-in: scheduled | click | typed | voice
+    feeling: IntentResult | None = None  # the feeling being rated, answered once the rating is in
+    pending: str = ""  # "confirm": what was heard, acted on after a yes; "save_step": the plan kept after a yes
+
+    def expecting(self) -> frozenset[str]:
+        if self.kind == "checkin":
+            return frozenset({"feeling", "no", "snooze"})
+        if self.kind == "intensity":
+            return frozenset({"no"})
+        if self.kind == "repeat":
+            return frozenset()
+        return frozenset({"yes", "no"})
+
+
+@dataclass(frozen=True)
+class Said:
+    """What one message is, beside its intent. `key` is the router's form of it (normalised)."""
+
+    key: str
+    social: str | None = None        # a social basic ("greeting", "who_are_you", …)
+    refusal: bool = False            # the whole message is a "no" ("nah", "i said no", "forget it")
+    refusal_lead: bool = False       # it starts with one ("nah. breathing doesn't fix anything")
+    topic: str | None = None         # "grief", "good_news", …
+    who: str | None = None           # the person named in the topic ("husband")
+    mixed: bool = False              # good and hard in one message
+    self_judgement: bool = False     # a harsh thought about oneself (the only thing reframed)
+    question: bool = False
+    name: str | None = None          # "my name is Sam"
+    asks_name: bool = False          # "do you remember my name?"
+    asks_last_time: bool = False     # "what did we talk about last time?"
+    no_words: bool = False           # emoji, "...", "?", "<3", ":)"
+    rating: int | None = None        # "like a 3 out of 10"
+    plan: bool = False               # "maybe saturday i go library with my son"
+    save_request: bool = False       # "yes save that. write a first draft this week"
+
+
+class Dialogue:
+    """One conversation's state: the lines said lately and the memory kept in the store. Thread-safe."""
+
+    def __init__(self, store: Store, *, data: dict[str, Any] | None = None,
+                 hour: Callable[[], int] | None = None) -> None:
+        self.store = store
+        self.data = data or _read()
+        self._hour = hour or (lambda: datetime.now().hour)
+        self._lock = threading.Lock()
+        self._recent: deque[str] = deque(maxlen=RECENT_TURNS)
+        self._turns: dict[str, int] = {}
+        self.last_line = ""
+        self.previous_text = ""  # what the person said the turn before ("sure save it" keeps that)
+        self.current_text = ""
+        self.turn = 0
+        self._last_topic: tuple[str, str | None, int] | None = None
+        d = self.data
+        self._social = {name: (_compile(d["social"][name].get("whole"), whole=True),
+                               _compile(d["social"][name].get("within"))) for name in d["social_order"]}
+        self._refusal = _compile(d["refusal"]["whole"], whole=True)
+        self._refusal_lead = [re.compile(f"^(?:{p})") for p in d["refusal"]["lead"]]
+        self._not_request = _compile(d["not_a_request"])
+        self._request = _compile(d["request"])
+        self._judgement = _compile(d["self_judgement"])
+        self._topics = {name: _compile(d["topics"][name].get("within")) for name in d["topic_order"]}
+        self._turned_down = re.compile(d["refusal"]["turned_down"])
+        self._name = _compile(d["name"]["within"])
+        self._remember_name = _compile(d["remember_name"]["within"])
+        self._last_time = _compile(d["last_time"]["within"])
+        self._offer_words = {k: re.compile(v) for k, v in d["offer_words"].items()}
+        self._help = {k: _compile(v.get("within")) for k, v in d["connect_help"].items() if k != "reask"}
+        self._before = self._snapshot()
+
+    # ---- reading a message ---------------------------------------------------------------------------------
+    def read(self, text: str) -> Said:
+        key = normalize(text)
+        stripped = text.strip()
+        question = "?" in stripped or bool(_QUESTION.search(key))
+        topic, who = self._topic(key)
+        lead = next((m for m in (p.match(key) for p in self._refusal_lead) if m), None)
+        return Said(
+            key=key, social=self._social_kind(key), refusal=any(p.match(key) for p in self._refusal),
+            refusal_lead=lead is not None and bool(self._turned_down.search(key[lead.end():])), topic=topic, who=who,
+            mixed=self._mixed(key), self_judgement=any(p.search(key) for p in self._judgement),
+            question=question, name=self._name_in(key), asks_name=any(p.search(key) for p in self._remember_name),
+            asks_last_time=any(p.search(key) for p in self._last_time),
+            no_words=bool(stripped) and not re.search(r"[^\W_]", _EMOTICON.sub("", stripped)),
+            rating=_rating(key), plan=bool(_PLAN.search(key) or _MAYBE_DO.search(key)) and not question,
+            save_request=bool(_SAVE.search(key)))
+
+    def _social_kind(self, key: str) -> str | None:
+        for name, (whole, within) in self._social.items():
+            if any(p.match(key) for p in whole) or any(p.search(key) for p in within):
+                return name
+        return None
+
+    def _topic(self, key: str) -> tuple[str | None, str | None]:
+        for name, patterns in self._topics.items():
+            for p in patterns:
+                m = p.search(key)
+                if m:
+                    who = m.groupdict().get("who")
+                    with self._lock:
+                        self._last_topic = (name, who, self.turn)
+                    return name, who
+        return None, None
+
+    def explain(self, exercise_id: str) -> str:
+        """The short version of an exercise, for "what's the self compassion thing?"."""
+        explain = self.data["explain"]
+        kind = exercise_id if exercise_id in explain else "breathing"
+        return self.pick(f"explain.{kind}", explain[kind])
+
+    def topic_answer(self, within: int = 4) -> str | None:
+        """The answer to a question about the topic of the last few turns ("can they get in trouble for it?")."""
+        with self._lock:
+            last = self._last_topic
+        if last is None or self.turn - last[2] > within:
+            return None
+        answers = self.data["topics"][last[0]].get("answers")
+        return self.pick(f"topics.{last[0]}.answers", answers) if answers else None
+
+    def follow_up(self, within: int = 3) -> str | None:
+        """A line that stays with the topic of the last few turns ("We were married 51 years" after a loss)."""
+        with self._lock:
+            last = self._last_topic
+        if last is None or self.turn - last[2] > within:
+            return None
+        entry = self.data["topics"][last[0]]
+        if not entry.get("follow_up"):
+            return None
+        return self.pick(f"topics.{last[0]}.follow_up", entry["follow_up"], who=last[1] or "")
+
+    def _mixed(self, key: str) -> bool:
+        if re.search(r"\b(both at once|mixed feelings|bittersweet|happy and sad|sad and happy|but also|part of me)\b"
+                     r"|\b(good|happy|glad|excited|great) (but|though)\b", key):
+            return True
+        if not re.search(r"\b(but|though|although|yet|just|and also|at the same time)\b", key):
+            return False
+        good = any(p.search(key) for p in self._topics.get("good_news", [])) or \
+            bool(re.search(r"\bi (do |really )?(like|love|enjoy)\b", key))
+        hard = any(any(p.search(key) for p in self._topics[t]) for t in ("grief", "loneliness", "work_stress")) \
+            or bool(re.search(r"\b(lonely|sad|hard|awful|stressed|miss)\b", key))
+        return good and hard
+
+    def _name_in(self, key: str) -> str | None:
+        for p in self._name:
+            m = p.search(key)
+            if m and m.group("name") not in self.data["name"]["not_names"]:
+                return m.group("name").title()
+        return None
+
+    def is_request(self, key: str, confidence: float = 1.0) -> bool:
+        """A request for an exercise, not a statement about one ("breathing does not fix anything") nor a
+        question about something else ("should i text my mate"): asked for in so many words, or said as a
+        short command the router knows."""
+        asked = any(p.search(key) for p in self._request)
+        if any(p.search(key) for p in self._not_request):
+            return asked and not key.startswith(("no ", "not "))
+        if _QUESTION.search(key) and not asked:
+            return False
+        named = bool(re.search(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|meditat\w*|exercise)\b", key))
+        return asked or named or confidence >= 0.9 or len(key.split()) <= 4
+
+    def negated(self, key: str) -> bool:
+        """The message turns something down or doubts it ("doesn't", "never", "pointless")."""
+        return any(p.search(key) for p in self._not_request)
+
+    def asked_in_words(self, key: str) -> bool:
+        """The message asks for something in so many words ("can we…", "please", "help me")."""
+        return any(p.search(key) for p in self._request)
+
+    def offered_choice(self, key: str, offers: Sequence[str]) -> str | None:
+        """Which offered exercise an answer names ("small step please", "the first one"), or None."""
+        short = len(key.split()) <= 5
+        for word, index in self.data["ordinals"].items():
+            if short and offers and re.search(rf"^(the |option |number |maybe |okay |ok )*{re.escape(str(word))}"
+                                              rf"( one| option| please| thanks)*$", key):
+                return offers[index] if -len(offers) <= index < len(offers) else None
+        named = [o for o in offers if o in self._offer_words and self._offer_words[o].search(key)]
+        return named[0] if named else None
+
+    def help_kind(self, key: str) -> str | None:
+        """Which concrete help a question about reaching people asks for ("medium", "reconnect", "groups")."""
+        return next((k for k in ("medium", "reconnect", "groups") if any(p.search(key) for p in self._help[k])),
+                    None)
+
+    def connect_help(self, key: str, *, off_topic: bool = False) -> str:
+        """The answer to a question about reaching people (never kept as a step); with `off_topic`, any other
+        question gets the honest "that's outside what I can do"."""
+        for kind in ("medium", "reconnect", "groups"):
+            if any(p.search(key) for p in self._help[kind]):
+                return self.pick(f"connect_help.{kind}", self.data["connect_help"][kind]["replies"])
+        if off_topic:
+            return self.social_reply("off_topic")
+        return self.pick("connect_help.other", self.data["connect_help"]["other"]["replies"])
+
+    def rating_reply(self, rating: int) -> str:
+        band = "low" if rating <= 4 else "mid" if rating <= 6 else "high"
+        return self.line(f"rating.{band}", n=rating)
+
+    # ---- wording, with variety ---------------------------------------------------------------------------
+    def pick(self, key: str, variants: Sequence[str], **fields: Any) -> str:
+        """The next wording of `key` not said within the last RECENT_TURNS lines (when there is one)."""
+        with self._lock:
+            start = self._turns.get(key, 0)
+            lines = [variants[(start + i) % len(variants)].format(**fields) for i in range(len(variants))]
+            fresh = [i for i, line in enumerate(lines) if line not in self._recent]
+            chosen = fresh[0] if fresh else 0
+            self._turns[key] = start + chosen + 1
+            return lines[chosen]
+
+    def line(self, path: str, **fields: Any) -> str:
+        """A wording from dialogue.yaml by dotted path ("social.thanks.replies")."""
+        node: Any = self.data
+        for part in path.split("."):
+            node = node[part]
+        return self.pick(path, node, **fields)
+
+    def is_recent(self, line: str) -> bool:
+        """True when `line` was said (alone or as part of a longer line) within the last RECENT_TURNS lines."""
+        with self._lock:
+            return any(line in said for said in self._recent)
+
+    def said(self, line: str, *, exercise: bool = False) -> None:
+        """Notes a line the companion said (exercise lines are not held against variety)."""
+        with self._lock:
+            if not exercise:
+                self._recent.append(line)
+            if line.strip():
+                self.last_line = line
+
+    def social_reply(self, kind: str, key: str = "") -> str:
+        name = self.name_suffix()
+        if kind == "greeting":
+            said = re.search(r"\b(morning|afternoon|evening)\b", key)
+            hour = self._hour()
+            part = said.group(1) if said else "morning" if 5 <= hour < 12 else "afternoon" if 12 <= hour < 18 \
+                else "evening"
+            return self.line(f"social.greeting.by_time.{part}", name=name)
+        if kind == "farewell_night":
+            return self.line("social.farewell.night", name=name)
+        if kind == "farewell":
+            return self.line("social.farewell.replies", name=name)
+        return self.line(f"social.{kind}.replies", name=name)
+
+    def topic_offers(self, topic: str | None) -> tuple[str, ...]:
+        return tuple(self.data["topics"][topic].get("offers") or ()) if topic else ()
+
+    def topic_reply(self, topic: str, who: str | None) -> str:
+        entry = self.data["topics"][topic]
+        if who and "replies_with_who" in entry:
+            return self.pick(f"topics.{topic}.who", entry["replies_with_who"], who=who)
+        if who or "replies_no_who" not in entry:
+            return self.pick(f"topics.{topic}", entry["replies"], who=who or "")
+        return self.pick(f"topics.{topic}.no_who", entry["replies_no_who"])
+
+    def mood_for(self, topic: str | None, feeling: str | None, mixed: bool = False,
+                 rating: int | None = None) -> str | None:
+        """The mood to save: the router's, unless the topic or a rating said in words ("like a 3 out of 10")
+        clearly points the other way."""
+        negative = set(self.data["negative_moods"])
+        if rating is not None and feeling not in negative:
+            by_rating = "sad" if rating <= 4 else "okay" if rating <= 6 else "good"
+            feeling = self.mood_for(topic, None, mixed) if rating <= 4 and topic else by_rating
+            return feeling if feeling in negative or rating > 4 else by_rating
+        if topic is None or mixed:
+            return feeling
+        polarity = self.data["topics"][topic].get("polarity")
+        positive = set(self.data["positive_moods"])
+        if polarity is None:
+            return feeling
+        if polarity in negative and (feeling is None or feeling in positive or feeling == "okay"):
+            return polarity
+        if polarity in positive and (feeling is None or feeling in negative):
+            return polarity
+        return feeling
+
+    # ---- memory ------------------------------------------------------------------------------------------
+    def _snapshot(self) -> dict[str, Any]:
+        """What happened before this conversation began (for "what did we talk about last time?")."""
+        try:
+            checkins, sessions = self.store.checkins(), self.store.sessions()
+            journal, steps = self.store.journal(), self.store.connection_steps()
+        except Exception:  # a broken store must not stop the conversation
+            return {}
+        return {"checkin": checkins[-1] if checkins else None, "session": sessions[-1] if sessions else None,
+                "journal": journal[-1] if journal else None, "step": steps[-1] if steps else None}
+
+    @property
+    def known_before(self) -> bool:
+        return any(self._before.values()) or self.name is not None
+
+    @property
+    def name(self) -> str | None:
+        try:
+            return self.store.recall("name")
+        except Exception:
+            return None
+
+    def name_suffix(self) -> str:
+        name = self.name
+        return f", {name}" if name else ""
+
+    def remember_name(self, name: str, key: str = "") -> str:
+        """Keeps the name; a returning person is welcomed back, or told honestly that nothing was kept."""
+        known = self.name
+        self.store.remember("name", name)
+        if known and known.lower() == name.lower():
+            return self.line("name.welcome_back", plain_name=name)
+        if re.search(r"\b(again|back|remember me)\b", key) and not self.known_before:
+            return self.line("name.no_record", plain_name=name)
+        return self.line("name.replies", plain_name=name)
+
+    def alternative(self, exercise_id: str) -> str | None:
+        """Another exercise to offer when `exercise_id` has been chosen again and again lately."""
+        if not self.repeated_exercise(exercise_id):
+            return None
+        return self.data.get("alternatives", {}).get(exercise_id)
+
+    def name_answer(self) -> str:
+        name = self.name
+        if name:
+            return self.line("remember_name.replies_known", plain_name=name)
+        return self.line("remember_name.replies_unknown")
+
+    def last_time(self, names: dict[str, str]) -> str:
+        b = self._before
+        parts = self.data["last_time"]["parts"]
+        said = []
+        if b.get("checkin") is not None and b["checkin"].feeling:
+            said.append(parts["feeling"].format(feeling=b["checkin"].feeling))
+        if b.get("session") is not None:
+            said.append(parts["exercise"].format(exercise=names.get(b["session"].exercise_id,
+                                                                     b["session"].exercise_id)))
+        if b.get("journal") is not None:
+            said.append(parts["journal"])
+        if b.get("step") is not None:
+            said.append(parts["step"].format(step=b["step"].step))
+        if not said:
+            return self.line("last_time.nothing")
+        body = ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1]
+        return f"{self.line('last_time.intro')} {body}. {self.line('last_time.closing')}"
+
+    def step_reported(self, key: str) -> Any:
+        """A pending small step the message reports as done ("I called my brother!"), or None."""
+        if not _PAST.search(key) or re.search(r"\b(not|never|did not|have not|could not)\b", key):
+            return None
+        try:
+            pending = self.store.pending_connection_steps()
+        except Exception:
+            return None
+        words = {w for w in key.split() if w not in _STOP_WORDS and len(w) > 2}
+        for step in reversed(pending):
+            step_words = {w for w in normalize(step.step).split() if w not in _STOP_WORDS and len(w) > 2}
+            if words & step_words or _same_verb(key, step.step):
+                return step
+        return None
+
+    def repeated_exercise(self, exercise_id: str, recent: int = 5, limit: int = 3) -> bool:
+        """The same exercise chosen `limit` times among the last `recent` sessions."""
+        try:
+            sessions = self.store.sessions()[-recent:]
+        except Exception:
+            return False
+        return sum(1 for s in sessions if s.exercise_id == exercise_id) >= limit
+
+
+def _same_verb(key: str, step: str) -> bool:
+    """"i called him" reports "call my brother": the step's verb, said in the past."""
+    verbs = {"call": "called", "text": "texted", "message": "messaged", "email": "emailed", "visit": "visited",
+             "ring": "rang", "phone": "phoned", "write": "wrote", "meet": "met", "see": "saw", "send": "sent",
+             "ask": "asked", "reply": "replied", "join": "joined"}
+    first = normalize(step).split()[:2]
+    return any(verbs.get(w) and re.search(rf"\b{verbs[w]}\b", key) for w in first)
