@@ -14,7 +14,7 @@ from typing import Any
 
 from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
-from companion.core.dialogue import Dialogue, Expectation, Said, step_text
+from companion.core.dialogue import Dialogue, Expectation, Said, clean_step, step_text
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
 from companion.core.fuzzy import normalize
@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 
 # Session events that belong in an `--events FILE` (app-level captions and states do not).
 SESSION_EVENT_KINDS = frozenset({"start", "phase", "say", "listen", "heard", "record", "pause", "resume", "end"})
+# "again" is asked for in so many words ("sorry im rambling" is an apology, not a request to repeat)
+_ASKS_AGAIN = re.compile(r"\b(again|repeat|say that|said that|what did you say|pardon|come again|one more time|"
+                         r"once more|what was that|did not (catch|hear)|missed (that|it)|lost count|huh|what)\b"
+                         r"|^sorry$")
+# social kinds answered as such even when said with request words ("can you call someone for me?")
+_NEVER_A_REQUEST = frozenset({"who_are_you", "something_nice", "how_it_works", "vent", "cant_do", "remind",
+                              "should_see", "your_feelings", "data", "judging"})
 START_INTENTS = frozenset({"breathe", "ground", "self_compassion", "journal", "connect", "reframe",
                            "professional_help"})
 # In a free-text answer (a journal entry) only these exact short messages are commands; all else is kept.
@@ -53,9 +60,13 @@ EXACT_COMMANDS = {"stop": "stop", "stop please": "stop", "please stop": "stop", 
                   "again": "repeat", "say that again": "repeat", "slower": "slower", "faster": "faster",
                   "next": "next", "skip": "next", "pass": "next"}
 # an exercise named in so many words ("breathing doesn't fix anything" is about one)
-_NAMES_EXERCISE = re.compile(r"\b(breath\w*|exercise\w*|journal\w*|ground\w*|meditat\w*|small step|reframe)\b")
+_NAMES_EXERCISE = re.compile(r"\b(breath\w*|exercise\w*|journal\w*|ground\w*|meditat\w*|small step|reframe|"
+                             r"the writing|some writing|writing (thing|exercise)|5 4 3 2 1|five senses)\b")
 _REFRAME_REQUEST = re.compile(r"\b(reframe|(look at|challenge|question|work on|examine|help me with|unpack) "
                               r"(this|that|the|my|a|one)( \w+)? thought)")
+_TENTATIVE = re.compile(r"^(ok |okay |yeah |yes |so |um |hmm |well )*(maybe|perhaps|i guess|i suppose|what about|"
+                        r"how about|could we|can we|could i|can i|shall we|the)\b")  # a choice said as a question
+_LONG_ANSWER = 8  # words: a longer answer to an offer is a statement unless it asks in words
 _HOW_IT_WORKS = re.compile(r"\b(how does (that|it|this) work|what (is|does) (that|it) (mean|involve)"
                            r"|what would we do)\b")
 _ONE_MORE = re.compile(r"\b(again|once more|one more|another (round|one|go)|more please)\b")
@@ -108,6 +119,7 @@ class Companion:
         self._check_quiet_until = float("-inf")  # see CHECK_QUIET_S
         self._expect: _Expectation | None = None
         self._last_exercise: tuple[str, int] | None = None  # the exercise that ended last, and the turn it did
+        self._greeted_turn: int | None = None  # the turn the conversation's opening line was said at (once a run)
         self._state = "idle"
         self._last_toggle = float("-inf")
         self._voice: Any = None  # the voice loop (companion.voice), made on the first talk()
@@ -295,7 +307,14 @@ class Companion:
         elif self._expect is not None:
             expecting = self._expect.expecting()
         context = RouteContext(expecting=expecting, in_session=session is not None)
-        return self.router.route(text, context, learned=self.clock.now() >= self._check_quiet_until)
+        learned = self.clock.now() >= self._check_quiet_until
+        if learned and awaiting is None and self._expect is not None and self._expect.kind == "safety" \
+                and read_answer(text, "")[0] in ("denied", "safe", "stopped"):
+            # "No, nothing like that, I only mean…" answers the question just asked: the learned reading's gentle
+            # check would only ask it again, so it reads as inside the quiet window (patterns, plans, means,
+            # goodbyes and danger still answer)
+            learned = False
+        return self.router.route(text, context, learned=learned)
 
     def handle_heard(self, readings: Sequence[Reading], *, source: str = "voice", confidence: float = 1.0,
                      clear_at: float = 0.0, repeat_below: float | None = None) -> IntentResult:
@@ -315,7 +334,7 @@ class Companion:
         understood = understand(readings, self._route, engine_confidence=confidence, clear_at=clear_at,
                                 **({} if repeat_below is None else {"repeat_below": repeat_below}))
         if understood.decision == ACT and not understood.risk_heard:
-            return self.handle_text(understood.text, source=source)
+            return self.handle_text(understood.text, source=source, routed=understood.result)
         self.bus.emit(Event("caption", self.clock.now(), data={"who": "person", "text": readings[0].text}))
         if understood.risk_heard:
             self._ask_gently(readings[0].text, source)
@@ -343,21 +362,26 @@ class Companion:
         self.say(self.lines.pick("misheard_risk") + " " + crisis_reply(self.region, CHECK))
         self._expect = _Expectation("safety")
 
-    def handle_text(self, text: str, *, source: str = "typed") -> IntentResult:
-        """What the person said or typed: safety first, then the running session, then the conversation."""
+    def handle_text(self, text: str, *, source: str = "typed", routed: IntentResult | None = None) -> IntentResult:
+        """What the person said or typed: safety first, then the running session, then the conversation.
+        `routed`: what the understanding layer already made of a spoken `text` (slots it filled from other readings)."""
         text = text.strip()
         self.bus.emit(Event("caption", self.clock.now(), data={"who": "person", "text": text}))
         session = self._session if self.session_running else None
-        result = self._route(text)
+        result = routed if routed is not None else self._route(text)
         self.dialogue.turn += 1
         self.dialogue.previous_text, self.dialogue.current_text = self.dialogue.current_text, text
 
         if result.intent == "crisis":
             self._keep_open_answer(session, text)
+            self.dialogue.read(text)  # its topic is still noted: a question about it may follow the guard's reply
             self._on_crisis(text, source)
         elif self._expect is not None and self._expect.kind in ("confirm", "repeat") \
                 and self._answer_expectation(result, source):
             pass
+        elif session is None and self.dialogue.asks_checkin(text):  # "check in": a check-in now, never a snooze
+            self._expect = None
+            self._checkin_asked(text, source=source if source in ("typed", "voice") else "typed")
         elif session is not None:
             self._in_session(session, result, text)
         elif self._expect is not None and self._answer_expectation(result, source):
@@ -414,7 +438,7 @@ class Companion:
             return
         if said.social == "farewell":  # "ok gotta run to class. later": the exercise ends, and goodbye
             self.stop("closed")
-            self.say(self.dialogue.social_reply("farewell"))
+            self.say(self.dialogue.social_reply("farewell", said.key))
             return
         if intent in CONTROL_INTENTS:
             if intent == "stop":
@@ -451,7 +475,7 @@ class Companion:
         a question while choosing a small step is answered (never kept as the step); all else is kept."""
         if said.social == "farewell" and len(said.key.split()) <= 6:  # "gotta do homework. bye"
             self.stop("closed")
-            self.say(self.dialogue.social_reply("farewell"))
+            self.say(self.dialogue.social_reply("farewell", said.key))
             return
         if said.key in EXACT_COMMANDS:
             command = EXACT_COMMANDS[said.key]
@@ -504,7 +528,10 @@ class Companion:
             answer, rest = read_answer(result.text, intent)
             if answer in ("safe", "denied"):
                 self._check_quiet_until = self.clock.now() + CHECK_QUIET_S
-            self.say(safety_answer("safe_brief" if answer == "safe" and rest else answer, self.region))
+            kind = "safe_brief" if answer == "safe" and rest else answer
+            if answer == "denied" and re.search(r"\b(sorry|apologi[sz]e)", result.text.lower()):
+                kind = "denied_sorry"  # "i'm sorry to have alarmed you": no apology is owed
+            self.say(safety_answer(kind, self.region))
             if rest:  # "i'm safe, i just want to text my friend": back to what they were saying
                 follow = self.router.route(rest, learned=False)
                 if follow.intent == "crisis":
@@ -544,6 +571,8 @@ class Companion:
             return False  # something else entirely: handle it as it is
         if intensity is not None and expect.step_id is not None:
             self.store.set_checkin_intensity(expect.step_id, intensity)
+        if intensity is not None:  # "4": the rating said back ("4 out of 10 sounds like a hard day")
+            self.say(self.dialogue.rating_reply(intensity))
         if expect.feeling is not None:
             self._speak_reply(expect.feeling)
         return True
@@ -552,19 +581,23 @@ class Companion:
         """Yes, no, or a choice among what was offered ("small step please", "the first one")."""
         said = self.dialogue.read(result.text)
         choice = self.dialogue.offered_choice(said.key, expect.offers)
+        if choice and len(said.key.split()) > _LONG_ANSWER and result.intent != "yes" \
+                and not self.dialogue.asked_in_words(said.key):
+            choice = None  # "always someone is calling me…": a story naming a word of the offer chooses nothing
         refused = result.intent == "no" or said.refusal or (said.refusal_lead and result.intent != "feeling")
         if result.intent == "repeat" and re.search(r"\b(say|said) (that|it)\b", said.key):
             self.say(self.dialogue.last_line)  # "say that again": the question again, still waiting
             return True
-        if said.question and result.intent != "yes" and not _HOW_IT_WORKS.search(said.key):
+        if said.question and result.intent != "yes" and not _HOW_IT_WORKS.search(said.key) \
+                and not (choice and _TENTATIVE.match(said.key)):  # "maybe the grounding thing?" chooses
             self._expect = None
             return False  # a question of its own ("are there clubs…?") is not a choice
         if _HOW_IT_WORKS.search(said.key) and not refused:  # "how does that work?": explained, still offered
             names = [self.replies.names.get(o, o) for o in expect.offers]
             self.say(self.dialogue.line("offer_explain", first=names[0], second=names[-1]))
             return True
-        if result.intent == "repeat" or _ONE_MORE.search(said.key):
-            choice = choice or expect.offers[0]
+        if (result.intent == "repeat" and len(said.key.split()) <= 4) or _ONE_MORE.search(said.key):
+            choice = choice or expect.offers[0]  # "again", "the same one"; not "sorry for my english, …"
         if not refused and choice is None and result.intent != "yes":
             self._expect = None
             return False  # something else entirely: handle it as it is
@@ -583,6 +616,8 @@ class Companion:
         if (result.intent == "yes" or said.save_request) and not said.refusal \
                 and not re.search(r"\b(maybe|perhaps|not sure)\b", said.key):
             self._keep_step(expect.pending)
+            if said.social == "farewell":  # "yeah. ok need to get back to it. bye": the goodbye answered too
+                self.say(self.dialogue.social_reply("farewell", said.key))
             return True
         if result.intent == "no" or said.refusal or said.refusal_lead or said.key in ("maybe", "perhaps"):
             self.say(self.dialogue.line("plan.not_saved"))
@@ -604,7 +639,7 @@ class Companion:
             return
         if said.topic and self.dialogue.topic_offers(said.topic) and not _NAMES_EXERCISE.search(said.key) \
                 and not _ASKED_OF_ME.search(said.key):
-            self._say_with_offer(self.dialogue.topic_reply(said.topic, said.who),
+            self._say_with_offer(self.dialogue.topic_reply(said.topic, said.who, said.sentiment),
                                  self.dialogue.topic_offers(said.topic))
             return
         if intent in START_INTENTS and said.question and _WHAT_IS.search(said.key):
@@ -619,7 +654,7 @@ class Companion:
             self._say_with_offer(self.dialogue.line("self_judgement_reply"), ("reframe", "compassion"))
             return
         if intent in START_INTENTS and result.confidence >= 0.45 and not said.question \
-                and not self.dialogue.negated(said.key):
+                and not self.dialogue.negated(said.key) and said.sentiment <= 0:  # good news gets no exercise offer
             self._offer_for_statement(said, result)  # "everything feels far away": grounding offered, not started
             return
         if intent in CONTROL_INTENTS and result.confidence >= 0.9:  # nothing runs: nothing to stop or slow
@@ -627,7 +662,10 @@ class Companion:
             self.say(self.dialogue.line("nothing_running"))
             return
         short = len(said.key.split()) <= 3
-        if intent == "progress" or (intent in ("yes", "no") and short and not said.topic) or (
+        # "how am i doing?", not "…by the end of the month"
+        progress = intent == "progress" and (said.question or len(said.key.split()) <= 6
+                                             or self.dialogue.asked_in_words(said.key))
+        if progress or (intent in ("yes", "no") and short and not said.topic) or (
                 intent == "help" and result.confidence >= 0.6 and not said.question and not said.topic):
             self._speak_reply(result)
             return
@@ -642,7 +680,8 @@ class Companion:
             self.say(d.line("refusal.replies"))
         elif said.name:
             self.say(d.remember_name(said.name, said.key))
-        elif result.intent == "repeat" and (len(said.key.split()) <= 5 or "again" in said.key.split()):
+        elif result.intent == "repeat" and (len(said.key.split()) <= 5 or "again" in said.key.split()) \
+                and _ASKS_AGAIN.search(said.key):
             self._again(said)
         elif said.asks_name:
             self.say(d.name_answer())
@@ -672,6 +711,7 @@ class Companion:
         self.say(d.last_line if d.last_line else d.line("nothing_to_repeat"))
 
     def _keep_step(self, step: str) -> None:
+        step = clean_step(step)  # "maybe i'll ask my brother…" is kept as "ask my brother…"
         try:
             self.store.add_connection_step(step)
         except Exception:
@@ -685,7 +725,7 @@ class Companion:
             return False
         asked = result.intent in START_INTENTS and self._is_request(said, result.intent, result.confidence) \
             and self.dialogue.asked_in_words(said.key)
-        if asked and kind not in ("who_are_you", "something_nice", "how_it_works"):
+        if asked and kind not in _NEVER_A_REQUEST:
             return False
         leads = said.key.startswith(("thank", "sorry", "anyway sorry", "cheers", "ok thank", "okay thank"))
         if kind in ("thanks", "apology", "dont_know", "whatever") and not leads \
@@ -695,11 +735,30 @@ class Companion:
             name = self.replies.names.get(self._last_exercise[0], self._last_exercise[0])
             self._say_with_offer(self.dialogue.line("where_were_we", exercise=name), (self._last_exercise[0],))
             return True
+        if kind == "remind":  # "can you remind me to call my mum tomorrow?": kept as a small step after a yes
+            step = re.search(r"\bremind me (to |that i need to |that i should |about )?(?P<step>.+)", said.key)
+            if step and len(step.group("step").split()) >= 2:
+                self._expect = _Expectation("save_step", pending=step.group("step"))
+                self.say(self.dialogue.social_reply(kind, said.key))
+                return True
+            kind = "cant_do"
+        # "what should i do?", "is there any help?": about the topic of the last turns, when it has an answer
+        if kind in ("advice", "support_question") and (answer := self.dialogue.topic_answer()):
+            self._expect = None
+            self.say(answer)
+            return True
         if kind == "is_normal" and said.question and self.dialogue.help_kind(said.key):
             self.say(f"{self.dialogue.social_reply(kind)} {self.dialogue.connect_help(said.key)}")
             return True
-        if kind == "farewell" and re.search(r"\b(night|sleep|bed)\b", said.key):
+        if kind == "farewell" and re.search(r"(\bgood ?night|\bnight|\bsleep|\bbed)\b", said.key):
             kind = "farewell_night"
+        if kind == "greeting" and self._greeted_turn is not None and self.dialogue.turn == self._greeted_turn + 1:
+            kind = "greeting_answer"  # "hello" said back to the companion's own greeting: no second hello
+            step = self._followup_step()
+            if step is not None:  # the greeting asked about a small step: asked again, still waiting
+                self.say(self.dialogue.line("social.greeting.answer.followup", name=self.dialogue.name_suffix(),
+                                            step=step))
+                return True
         self._expect = None
         self.say(self.dialogue.social_reply(kind, said.key))
         return True
@@ -722,7 +781,8 @@ class Companion:
         exercise = self.replies.reply(result).start or self.config.breathing.default_pattern
         if result.intent == "breathe":
             exercise = result.slots.get("pattern") or self.config.breathing.default_pattern
-        ack = self.dialogue.topic_reply(said.topic, said.who) if said.topic else self.dialogue.line("statement.ack")
+        ack = self.dialogue.topic_reply(said.topic, said.who, said.sentiment) if said.topic \
+            else self.dialogue.line("statement.ack")
         offer = self.dialogue.line("statement.offer", offer=self.replies.names.get(exercise, exercise))
         self._say_with_offer(f"{ack} {offer}", (exercise,))
 
@@ -735,25 +795,31 @@ class Companion:
         if said.no_words:
             return False
         if intent == "professional_help" and not said.refusal_lead:  # "where do i get therapy?": ways to find one
-            return not self.dialogue.negated(said.key) or said.question
+            asked = said.question or self.dialogue.asked_in_words(said.key) or len(said.key.split()) <= 5 \
+                or confidence >= 0.9  # "the doctor said the baby is healthy" is news, not a request
+            return said.question or (asked and not self.dialogue.negated(said.key))
         if intent == "reframe":
             return bool(_REFRAME_REQUEST.search(said.key))
+        if said.question and len(said.key.split()) > 3 and not self.dialogue.asked_in_words(said.key):
+            return False  # "are you judging me?" asks something; it does not ask for an exercise
         return self.dialogue.is_request(said.key, confidence)
 
     def _unplaced(self, said: Said, intent: str) -> str:
         """A message no request or feeling was read in: a topic, a question, or the fallback."""
         d = self.dialogue
         if said.mixed:
-            return d.line("topics.mixed.replies")
+            return d.mixed_reply(said.key)
         if said.topic:
-            return d.topic_reply(said.topic, said.who)
+            return d.topic_reply(said.topic, said.who, said.sentiment)
         if said.no_words:
             return d.social_reply("emoji")
         if said.question:
+            if d.help_kind(said.key):  # "should i text my mate?": about reaching people, before the topic's answer
+                return d.connect_help(said.key)
             return d.topic_answer() or d.connect_help(said.key, off_topic=True)
-        if intent in START_INTENTS and _NAMES_EXERCISE.search(said.key):
+        if intent in START_INTENTS and _NAMES_EXERCISE.search(said.key) and d.negated(said.key):
             return d.line("exercise_doubt")
-        follow = d.follow_up()
+        follow = d.follow_up_or_sentiment(said.sentiment)  # the topic still talked about, or good / hard news
         if follow:
             return follow
         if len(said.key.split()) >= 4:
@@ -764,6 +830,9 @@ class Companion:
         """A feeling: saved with the polarity its topic gives it and the rating said in words, then answered
         about the topic ("I'm so sorry about your husband"), with an offer."""
         feeling = self.dialogue.mood_for(said.topic, result.slots.get("feeling"), said.mixed, said.rating)
+        if self._good_news_goes_on(said, feeling):  # "i literally screamed lol" right after good news
+            self.say(self.dialogue.follow_up_or_sentiment(1) or self.dialogue.line("sentiment.good"))
+            return
         result = IntentResult(result.text, "feeling", result.confidence, {**result.slots, "feeling": feeling})
         intensity = said.rating if said.rating is not None else intensity_in(result.text)
         self._record_feeling(result, source=source, intensity=intensity)
@@ -772,15 +841,23 @@ class Companion:
             self._say_with_offer(self.dialogue.topic_reply("better", None), (self._last_exercise[0],))
             return
         if said.mixed:
-            ack = self.dialogue.line("topics.mixed.replies")
+            ack = self.dialogue.mixed_reply(said.key)
         elif said.topic:
-            ack = self.dialogue.topic_reply(said.topic, said.who)
+            ack = self.dialogue.topic_reply(said.topic, said.who, said.sentiment)
         elif said.rating is not None:
             ack = self.dialogue.rating_reply(said.rating)
         if feeling in ("good", "okay") and said.rating is not None:
             self.say(ack)
             return
         self._say_with_offer(f"{ack} {question}", offers)
+
+    def _good_news_goes_on(self, said: Said, feeling: str | None) -> bool:
+        """A hard feeling read in a message that only goes on about good news just told ("i screamed lol",
+        "i cried in the car park"): neither said back as a hard feeling nor saved as one."""
+        d = self.dialogue
+        hard = feeling in d.data["negative_moods"]
+        return hard and said.topic is None and said.rating is None and said.sentiment > -2 \
+            and not said.self_judgement and d.recent_polarity() > 0
 
     def _record_feeling(self, result: IntentResult, *, source: str, intensity: int | None = None) -> int | None:
         keep = self.config.privacy.keep_transcripts
@@ -828,24 +905,62 @@ class Companion:
             log.warning("could not start %s: %s", exercise_id, exc)
             self.say(str(exc).strip("'\""))
 
-    def greet(self) -> None:
-        """The first line of a conversation: a returning person is welcomed back (by name when known) and asked
-        about a small step still waiting for its follow-up."""
+    def greet(self, *, returning_only: bool = False, source: str = "typed") -> bool:
+        """The first line of a conversation, the same for every front end (chat, `companion talk`, the tray's Talk),
+        said once a run: a returning person is welcomed back (by name when known) and asked about a small step
+        still waiting for its follow-up. `returning_only` (the voice front ends, which listen at once): a person
+        the companion knows nothing about is not greeted. True when a line was said."""
         d = self.dialogue
-        line = d.line("welcome_back", name=d.name_suffix()) if d.known_before else self._pick("greeting")
         try:
             pending = self.store.pending_connection_steps()
         except Exception:
             pending = []
+        with self._lock:
+            if self._greeted_turn is not None or (returning_only and not (d.known_before or pending)):
+                return False
+            self._greeted_turn = d.turn
+        line = d.line("welcome_back", name=d.name_suffix()) if d.known_before else self._pick("greeting")
         if pending:
             line = f"{line} {d.line('step_followup', step=pending[-1].step)}"
-            self._expect = _Expectation("followup", step_id=pending[-1].id, source="typed")
+            self._expect = _Expectation("followup", step_id=pending[-1].id, source=source)
         self.say(line)
+        return True
+
+    def _followup_step(self) -> str | None:
+        """The small step the last question follows up, while that question still waits."""
+        expect = self._expect
+        if expect is None or expect.kind != "followup" or expect.step_id is None:
+            return None
+        try:
+            return next((s.step for s in self.store.pending_connection_steps() if s.id == expect.step_id), None)
+        except Exception:
+            return None
 
     def farewell(self) -> None:
         self.say(self.dialogue.social_reply("farewell"))
 
     # ----- check-ins --------------------------------------------------------------------------------------
+    def _checkin_asked(self, text: str, *, source: str) -> None:
+        """A check-in asked for in words: a name said with it is kept ("hi, i'm priya. want to do the check in");
+        a feeling and a rating said with it ("lets do todays. feeling lighter, 6") are the check-in itself."""
+        name = self.dialogue.read(text).name or self.dialogue.checkin_name(text)
+        if name:
+            self.dialogue.remember_name(name)
+        rest = self.dialogue.checkin_rest(text)
+        intensity = intensity_in(rest) if rest else None
+        if rest and intensity is not None:
+            follow = self.router.route(rest, learned=False)
+            if follow.intent == "feeling" and follow.slots.get("feeling"):
+                before = [c for c in self.store.checkins(7) if c.intensity is not None]
+                self._record_feeling(follow, source=source, intensity=intensity)
+                prev = max(before, key=lambda c: (c.at, c.id)).intensity if before else None
+                if prev is not None and prev != intensity:  # "up from a 4 last time"
+                    self.say(self.dialogue.line("rating.up" if intensity > prev else "rating.down", n=intensity,
+                                                prev=prev))
+                self._speak_reply(follow)
+                return
+        self.check_in(source=source)
+
     def check_in(self, *, source: str = "click") -> None:
         """A gentle question; the answer arrives later through handle_text (or never, without consequence)."""
         if self.session_running:
@@ -892,9 +1007,25 @@ class Companion:
             if self._voice is None:
                 self._voice = VoiceLoop(self)
             loop = self._voice
-            self._voice_thread = threading.Thread(target=loop.run, kwargs={"listen_first": listen_first},
-                                                  daemon=True, name="voice")
+            greeted = listen_first and self.greet(returning_only=True, source="voice")
+
+            def run() -> None:
+                if greeted:
+                    self.wait_quiet()  # never listen over our own greeting
+                loop.run(listen_first=listen_first)
+
+            self._voice_thread = threading.Thread(target=run, daemon=True, name="voice")
             self._voice_thread.start()
+
+    def release_idle(self) -> bool:
+        """Frees what listening loaded (recognizers, VAD) while nobody listens and no session runs; the next
+        talk() loads it again. True when something was released (the desktop calls this after a quiet while)."""
+        with self._lock:
+            thread = self._voice_thread
+            if self._voice is None or (thread is not None and thread.is_alive()) or self.session_running:
+                return False
+            self._voice.release_models()
+            return True
 
     def wait_voice(self, timeout: float | None = None) -> bool:
         """Waits for the background voice loop to finish (tests, shutdown); True when it has."""

@@ -176,6 +176,22 @@ class VoiceLoop:
                 self.notice(self.app.lines.pick("not_caught_listening_again"))
         return False
 
+    def release_models(self) -> None:
+        """Drops the recognizers, the VAD and the barge-in listener (a recognizer is 100 MB or more) while the loop
+        is not running; they load again on the next turn. The caller makes sure nothing listens now."""
+        with self._barge_lock:
+            barge, self._barge = (None, self._barge) if self._barge_running else (self._barge, None)
+            if barge is not None:
+                close = getattr(barge, "close", None)
+                if callable(close):
+                    close()
+        for recognizer in self._recognizers.values():
+            close = getattr(recognizer, "close", None)
+            if callable(close):
+                close()
+        self._recognizers.clear()
+        self._vad = None
+
     def shutdown(self) -> None:
         """Ends the loop for good (the app is closing)."""
         self._shut = True

@@ -30,7 +30,8 @@ CRISIS = [*phrase_files("crisis"), *(f"safety_round3_{k}.txt" for k in
                                      ("crisis_mixed", "danger_others", "medical", "method", "third_party")),
           *(f"safety_round10_{k}.txt" for k in ("danger_others", "medical", "method", "third_party", "own_crisis"))]
 SAFE = [*phrase_files("safe"), "safety_round3_recovery.txt", "safety_round3_worry_denial.txt",
-        "safety_round9_ordinary.txt", "safety_round10_not_crisis.txt", "safety_round10_ordinary.txt"]
+        "safety_round9_ordinary.txt", "safety_round10_not_crisis.txt", "safety_round10_ordinary.txt",
+        "safety_round11_ordinary.txt"]
 
 
 def through_cli(texts: list[str]) -> list[str]:
@@ -50,6 +51,7 @@ def timed(fn, texts: list[str]) -> list[float]:
     out = []
     for t in texts:
         safety._readings.cache_clear()
+        safety._trigrams.cache_clear()
         start = time.perf_counter()
         fn(t)
         out.append((time.perf_counter() - start) * 1000)

@@ -3,16 +3,20 @@
 answered with the full reply, with the gentle check only, or not at all, which kind of reply each got, and the same
 inside the quiet window after "I'm safe" (safety.check with quiet=True, which is what the router asks in that window).
 
-Round 9's sets are tests/data/safety_round3_<kind>.txt, round 10's tests/data/safety_round10_<kind>.txt; --folder
-scores a fresh batch where it lies (<folder>/<kind>.txt) before it is copied into tests/data.
+Round 9's sets are tests/data/safety_round3_<kind>.txt, round 10's tests/data/safety_round10_<kind>.txt (and
+round 12's, an outside writer's, safety_round12_<kind>.txt); round 11's
+are the safety engineer's own probes, one file with the kind wanted at the end of each line
+(tests/data/safety_round11_probes.txt, "... [danger]") and safety_round11_ordinary.txt. --folder scores a fresh
+batch where it lies (<folder>/<kind>.txt) before it is copied into tests/data.
 
-Usage: .venv/bin/python scripts/eval_safety_blind.py [--round 9|10] [--folder DIR] [--show]
+Usage: .venv/bin/python scripts/eval_safety_blind.py [--round 9|10|11|12] [--folder DIR] [--show]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +31,22 @@ ROUNDS = {
                              ("third_party", True), ("recovery", False), ("worry_denial", False))),
     "10": ("safety_round10_", (("danger_others", True), ("medical", True), ("method", True),
                                ("third_party", True), ("own_crisis", True), ("not_crisis", False))),
+    "12": ("safety_round12_", (("danger_others", True), ("medical", True), ("method", True),
+                               ("third_party", True), ("own_crisis", True), ("not_crisis", False))),
+    "11": ("safety_round11_", (("danger", True), ("medical", True), ("method", True), ("other", True),
+                               ("self", True), ("ordinary", False))),
 }
+
+
+def _texts(args: argparse.Namespace, prefix: str, name: str) -> list[str]:
+    if args.folder:
+        return data_lines(args.folder / f"{name}.txt")
+    if args.round != "11":
+        return data_lines(f"{prefix}{name}.txt")
+    if name == "ordinary":
+        return data_lines("safety_round11_ordinary.txt")
+    rows = [re.fullmatch(r"(.*) \[(\w+)\]", row) for row in data_lines("safety_round11_probes.txt")]
+    return [m.group(1) for m in rows if m and m.group(2) == name]
 
 
 def main() -> int:
@@ -43,7 +62,7 @@ def main() -> int:
     print("|---|---:|---|---:|---:|---:|---|---:|")
     prefix, sets = ROUNDS[args.round]
     for name, crisis in sets:
-        texts = data_lines(args.folder / f"{name}.txt" if args.folder else f"{prefix}{name}.txt")
+        texts = _texts(args, prefix, name)
         found = [safety.check(t) for t in texts]
         quiet = [safety.check(t, quiet=True) for t in texts]
         full = sum(m is not None and m.level == safety.CRISIS for m in found)

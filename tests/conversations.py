@@ -13,6 +13,7 @@ A conversation file: `id`, `persona`, `source`, and `turns`, each `say` (the per
   mood: {feeling: [..], intensity: [lo, hi]}   a check-in is saved with one of these feelings / that rating
   step_done: true       a pending small step is marked done by this turn
   step_saved: WORD      a small step holding WORD is saved during this part of the conversation
+  crisis: true          the writer expects crisis help here: the guard must answer (elsewhere it must not)
 A turn `{restart: true}` ends the chat and starts it again on the same history (memory across runs).
 """
 
@@ -162,7 +163,10 @@ def _check_turns(cid: str, turns: list[Turn], specs: list[dict[str, Any]]) -> li
             before = turns[n - 2].lines[-1:] + turns[n - 2].exercise_lines[-1:] if n > 1 else []
             again = any(b and b in text for b in before)
             out.append(Verdict(cid, n, said, "repeats", again, text[:120]))
-        out.append(Verdict(cid, n, said, "no_crisis_reply", not turn.crisis))
+        if spec.get("crisis"):
+            out.append(Verdict(cid, n, said, "crisis_reply", turn.crisis))
+        else:
+            out.append(Verdict(cid, n, said, "no_crisis_reply", not turn.crisis))
         if turn.crisis:  # the guard's reply is safety's (docs/benchmarks/safety.md): counted, not read further
             continue
         if spec.get("mentions"):
@@ -216,7 +220,8 @@ METRICS = {  # what the issue's targets are about → the checks that measure it
     "exercises started unasked": "no_unasked_exercise", "topic reflected": "topic",
     "polarity right": "polarity", "journal entries kept": "journal_kept", "'no' / questions not stored": "not_saved",
     "mood saved right": "mood", "repeated lines (10 turns)": "no_repeat",
-    "crisis guard answered instead": "no_crisis_reply", "requested exercise started": "exercise_started",
+    "crisis guard answered instead": "no_crisis_reply", "crisis help where the writer expects it": "crisis_reply",
+    "requested exercise started": "exercise_started",
     "'again' repeats": "repeats", "step marked done": "step_done", "step saved when asked": "step_saved",
 }
 

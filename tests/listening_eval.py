@@ -85,7 +85,8 @@ def _hear(job: tuple[speech_corpus.Clip, Row]) -> Outcome:
     clip, (text, intent, slots) = job
     heard = audio.decode_file(clip.path, _WORKER["recognizer"], vad=_WORKER["vad"])
     start = time.perf_counter()
-    result = route(heard.transcript, heard.hypotheses)
+    result = route(heard.transcript, heard.hypotheses, engine_confidence=heard.confidence, clear_at=heard.clear_at,
+                   repeat_below=heard.repeat_below)
     route_ms = (time.perf_counter() - start) * 1000
     return Outcome(text, intent, slots, clip.voice.family, clip.voice.id, clip.condition, heard.transcript,
                    result["understood"], result["intent"], result["slots"], result["decision"], result["risk_heard"],

@@ -52,7 +52,7 @@ def test_the_example_file_documents_exactly_the_defaults() -> None:
     text = example_config_text()
     assert load_config(write(text)) == (Config(), [])
     uncommented = re.sub(r"(?m)^# (\w+ = )", r"\1", text)
-    assert uncommented.count("\n[") == 7 and len(re.findall(r"(?m)^\w+ = ", uncommented)) == 20
+    assert uncommented.count("\n[") == 8 and len(re.findall(r"(?m)^\w+ = ", uncommented)) == 22
     assert load_config(write(uncommented)) == (Config(), [])
 
 

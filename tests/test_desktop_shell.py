@@ -589,3 +589,36 @@ def test_the_hotkey_comes_from_the_config_file(xdisplay: str, tmp_path: Path) ->
         assert wait_for(lambda: run.events("start")), run.output
     finally:
         assert run.close() == 0, run.output
+
+
+@pytest.mark.timeout(60)
+def test_after_a_quiet_while_what_listening_loaded_is_freed() -> None:
+    """Idle RSS stays low: `release_after` seconds of idle ask the app to drop its recognizers; any other state
+    before then cancels the countdown."""
+    from companion.desktop.shell import DesktopShell, ShellOptions
+
+    class ReleasingCompanion(FakeCompanion):
+        released = 0
+
+        def release_idle(self) -> bool:
+            self.released += 1
+            return True
+
+    app = ReleasingCompanion(cycles=1)
+    shell = DesktopShell(lambda: app, notice=lambda _text: None,
+                         options=ShellOptions(tray=False, hotkey=False, pacer=False, scheduler=False,
+                                              instance=False, release_after=0.3))
+    shell.start()
+    try:
+        assert shell.app_ready.wait(10)
+        app._set_state("listening")
+        app._set_state("idle")
+        app._set_state("speaking")  # not idle for long: no release
+        time.sleep(0.6)
+        assert app.released == 0
+        app._set_state("idle")
+        assert wait_for(lambda: app.released == 1, timeout=5)
+        time.sleep(0.6)
+        assert app.released == 1  # once per quiet spell
+    finally:
+        shell.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from helpers import need
 
 from companion.core import paths
 from companion.instance import AlreadyRunning, InstanceServer, forward, socket_path
@@ -149,3 +151,94 @@ def test_a_hung_instance_yields_an_error_not_a_hang() -> None:
         release.set()
     assert answered_early
     assert reply is not None and reply["ok"] is False and "did not answer" in reply["error"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# A second `companion desktop` on a real desktop (Xvfb + tray host): two real processes
+# ----------------------------------------------------------------------------------------------------
+def _visible(name: str = "") -> set[str]:
+    args = ["xdotool", "search", "--onlyvisible", "--name", name or ""]
+    return set(subprocess.run(args, capture_output=True, text=True, timeout=20).stdout.split())
+
+
+def _until(predicate, seconds: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return bool(predicate())
+
+
+def _first_companion(tmp_path: Path, *args: str) -> subprocess.Popen:
+    """`companion desktop` as a person starts it in their session (its own D-Bus session for the GTK menu)."""
+    out = (tmp_path / "first.out").open("w")
+    proc = subprocess.Popen(["dbus-run-session", "--", sys.executable, "-m", "companion", "desktop", "--silent",
+                             "--no-checkins", *args], env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    ok = _until(lambda: (forward({"cmd": "status"}) or {}).get("ok") is True or proc.poll() is not None, 60)
+    assert ok and proc.poll() is None, (tmp_path / "first.out").read_text()
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> int | None:
+    import signal
+
+    forward({"cmd": "quit"}, timeout=2)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the session's dbus-daemon
+    return proc.returncode
+
+
+def _second_launch() -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "companion", "desktop"], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_a_second_launch_brings_the_running_window_forward(xdisplay: str, tmp_path: Path) -> None:
+    need("dbus-run-session", "xdotool")
+    from companion.desktop import texts
+
+    title = f"^{texts()['window']['title']}$"
+    first = _first_companion(tmp_path)
+    try:
+        assert _until(lambda: forward({"cmd": "status"})["status"]["timings"].get("started"), 30)
+        status = forward({"cmd": "status"})["status"]
+        assert status["pacer"] == "on", (tmp_path / "first.out").read_text()
+        assert not _visible(title)  # the window waits hidden until it is wanted
+        second = _second_launch()
+        assert second.returncode == 0, second.stderr
+        assert len(second.stdout.strip().splitlines()) == 1 and "already running" in second.stdout
+        assert _until(lambda: bool(_visible(title)), 10), "the running companion's window did not come forward"
+        assert forward({"cmd": "status"})["status"]["pid"] == status["pid"]  # still the first one
+    finally:
+        assert _stop(first) == 0, (tmp_path / "first.out").read_text()
+
+
+@pytest.mark.real
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_without_a_window_a_second_launch_opens_the_tray_menu(xdisplay: str, tmp_path: Path) -> None:
+    need("dbus-run-session", "xdotool")
+    first = _first_companion(tmp_path, "--no-pacer")
+    try:
+        assert _until(lambda: forward({"cmd": "status"})["status"]["timings"].get("started"), 30)
+        assert forward({"cmd": "status"})["status"]["tray"] == "menu"
+        before = _visible()
+        second = _second_launch()
+        assert second.returncode == 0, second.stderr
+        assert len(second.stdout.strip().splitlines()) == 1 and "already running" in second.stdout
+        assert _until(lambda: bool(_visible() - before), 10), "no menu opened"
+        subprocess.run(["xdotool", "key", "Escape"], timeout=20)
+    finally:
+        assert _stop(first) == 0, (tmp_path / "first.out").read_text()

@@ -1,4 +1,4 @@
-"""Breathing pacer: the circle's level over a phase, the timeline model, and the real Tk window on Xvfb
+"""Breathing pacer: the circle's level over a phase, the timeline model, and the real companion window on Xvfb
 (bigger after an inhale than after an exhale; the phases it animated equal the voice's phase events)."""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from helpers import need
 from test_desktop_shell import FakeCompanion, count_colour, wait_for
 
 from companion.core.events import Event
-from companion.desktop.pacer import CIRCLE_COLOUR, PacerModel, ease, phase_level
+from companion.desktop.pacer import PacerModel, clock_text, ease, phase_level
+from companion.desktop.theme import LIGHT
 
 
 def test_levels_follow_the_breath() -> None:
@@ -75,17 +76,49 @@ def test_captions_show_what_is_said() -> None:
     assert m.caption == "Breathe in"  # the person's words are not the pacer's caption
 
 
+def test_a_start_clears_the_last_session_and_time_left_counts_down() -> None:
+    m = PacerModel()
+    m.on_event(Event("start", 0.0, 0.0), arrived=0.0)
+    m.on_event(Event("phase", 1.0, 1.0, {"name": "exhale", "cycle": 3, "seconds": 4.0, "cycles": 8,
+                                         "left": 84.0}), arrived=1.0)
+    assert m.session_left(3.0) == pytest.approx(82.0) and m.phase_left(3.0) == pytest.approx(2.0)
+    assert clock_text(82.0) == "1:22" and clock_text(0.2) == "0:01"
+    m.on_event(Event("end", 4.0, None, {"completed": False, "reason": "stopped"}), arrived=4.0)
+    m.on_event(Event("start", 0.0, 0.0), arrived=10.0)
+    assert m.phase is None and m.caption == "" and m.level(11.0) == 0.0
+
+
+def test_phase_events_say_how_many_breaths_and_how_long_is_left() -> None:
+    from companion.core.clock import FakeClock
+    from companion.core.events import EventBus
+    from companion.core.exercises import load_library
+    from companion.core.session import Session, SessionOptions
+    from companion.speech.tts import SilentSpeaker
+
+    bus = EventBus()
+    phases: list[Event] = []
+    bus.subscribe(lambda e: phases.append(e) if e.kind == "phase" else None)
+    box = load_library().get("box")
+    Session(box, clock=FakeClock(), bus=bus, speaker=SilentSpeaker(), options=SessionOptions(minutes=1)).run()
+    assert {e.data["cycles"] for e in phases} == {phases[-1].data["cycle"]} == {4}  # 4 squares of 16 s
+    assert phases[0].data["left"] == 64.0 and phases[-1].data["left"] == 4.0
+
+
 LONG_HOLDS = (("inhale", 1.0), ("hold", 2.5), ("exhale", 1.0), ("hold", 2.5))
 
 
 @pytest.mark.real
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-def test_real_window_follows_the_voice_timeline(xdisplay: str, tmp_path: Path) -> None:
+def test_real_window_follows_the_voice_timeline(xdisplay: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     need("import")
     from PIL import Image
 
-    from companion.desktop.pacer import PacerWindow
+    from companion.desktop.window import CompanionWindow as PacerWindow
+
+    monkeypatch.setenv("COMPANION_THEME", "light")
+    monkeypatch.setenv("COMPANION_REDUCED_MOTION", "0")
 
     app = FakeCompanion(cycles=1, pattern=LONG_HOLDS)
     phases: list[Event] = []
@@ -127,11 +160,12 @@ def test_real_window_follows_the_voice_timeline(xdisplay: str, tmp_path: Path) -
     gc.collect()
     assert not failures, failures
 
-    teal = tuple(int(CIRCLE_COLOUR[i:i + 2], 16) for i in (1, 3, 5))
+    hold = LIGHT.phase["hold"]  # both pictures are taken during a hold
+    teal = tuple(int(hold[i:i + 2], 16) for i in (1, 3, 5))
     big = count_colour(Image.open(shots["after_inhale"]).convert("RGB"), teal, box, tol=12)
     small = count_colour(Image.open(shots["after_exhale"]).convert("RGB"), teal, box, tol=12)
     assert small > 0
-    assert big > 4 * small, (big, small)  # r=95 vs r=30 would be ~10x
+    assert big > 4 * small, (big, small)  # the smallest circle is 0.3 of the largest: ~11x the area
     assert radii["after_inhale"] > radii["after_exhale"]
 
     # One clock: the window animated exactly the phases the voice timeline announced, at their planned times,
@@ -148,7 +182,7 @@ def test_real_window_follows_the_voice_timeline(xdisplay: str, tmp_path: Path) -
 @pytest.mark.timeout(60)
 def test_real_buttons_pause_resume_and_stop(xdisplay: str) -> None:
     need("xdotool")
-    from companion.desktop.pacer import PacerWindow
+    from companion.desktop.window import CompanionWindow as PacerWindow
 
     app = FakeCompanion(cycles=20)
     pacer = PacerWindow({"pause": app.pause, "resume": app.resume, "stop": app.stop})

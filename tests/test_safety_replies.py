@@ -126,6 +126,11 @@ def test_every_number_has_its_official_source_and_the_date_checked() -> None:
     ("stop", "stop", "stopped", ""),
     ("stop asking me that", "unknown", "stopped", ""),
     ("i dont know", "unknown", "unclear", ""),
+    ("No, no, nothing like that. I wouldn't do that to our daughter. I only mean everything feels rather pointless.",
+     "unknown", "denied", "i would not do that to our daughter i only mean everything feels rather pointless"),
+    ("no i would never do that", "no", "denied", ""),
+    ("no, not like that, i just feel flat", "no", "denied", "i just feel flat"),
+    ("no not at all", "no", "not_safe", ""),  # to "are you safe right now?": not safe
 ])
 def test_the_answer_to_are_you_safe_is_read_for_what_it_says(said: str, intent: str, kind: str, rest: str) -> None:
     assert safety.read_answer(said, intent) == (kind, rest)

@@ -3,6 +3,8 @@ with), and the closed phrase search (a minimal automaton of the sentences) on es
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from helpers import espeak_wav16k, padded_wav
 
@@ -73,6 +75,35 @@ def test_free_speech_is_transcribed_with_alternatives_and_the_closest_phrase():
     assert not phrase or (phrase[0].text == "i need to calm my breathing" and phrase[0].distance < 0.3)
     assert 0 < rec.last_confidence <= 1
     assert rec.final() == "" and rec.last_hypotheses == ()  # nothing fed: nothing heard
+
+
+def test_an_n_best_walk_that_ends_in_none_keeps_what_was_heard(tmp_path):
+    """A bug found on an outside writer's batch: pocketsphinx's n-best iterator yielded None on some audio and the
+    listener crashed. The best reading and the alternatives before the None are kept."""
+    import speech_corpus
+
+    voice = next(v for v in speech_corpus.available_voices(["flite"]) if v.name == "slt")
+    clip = speech_corpus.render("i need to calm my breathing", voice)
+    rec = SphinxRecognizer(["i need to calm my breathing", "stop"], mode="open")
+    class EndsInNone:  # the real decoder, but its n-best walk ends in None after two readings
+        def __init__(self, decoder: object) -> None:
+            self._decoder = decoder
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._decoder, name)
+
+        def nbest(self):
+            yield from itertools.islice(self._decoder.nbest(), 2)
+            yield None
+
+    rec._open = EndsInNone(rec._open)
+    import wave
+
+    with wave.open(str(clip.path)) as w:
+        pcm = w.readframes(w.getnframes())
+    text, _ = decode(rec, pcm)
+    assert text and rec.last_hypotheses[0].text == text
+    assert 1 <= sum(r.source == "alternative" for r in rec.last_hypotheses) <= 2
 
 
 def fsg_sentences(fsg: str) -> set[str]:

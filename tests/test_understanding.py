@@ -17,6 +17,10 @@ MEANINGS = {
     "maybe stop": ("stop", 0.9, {}),
     "the weather in paris": ("unknown", 0.8, {}),
     "i feel lonely": ("feeling", 0.9, {"feeling": "lonely"}),
+    "four seven eight breathing for ten minutes": ("breathe", 0.5, {"minutes": 10}),
+    "four seven eight breeding for ten minutes": ("breathe", 0.45, {"minutes": 12}),
+    "can we do four seven eight breathing": ("breathe", 0.95, {"pattern": "4-7-8"}),
+    "snooze for ten minutes": ("snooze", 0.6, {"minutes": 10}),
 }
 
 
@@ -29,6 +33,19 @@ def test_an_alternative_the_router_places_better_is_chosen():
     u = understand([Hypothesis("box breathing police"), Hypothesis("box breathing please", "alternative", 1)], route)
     assert u.text == "box breathing please" and u.decision == ACT and u.result.slots == {"pattern": "box"}
     assert u.confidence == 0.9  # 0.95 less one rank step
+
+
+def test_the_chosen_meaning_keeps_the_slots_the_free_readings_heard():
+    readings = [Hypothesis("four seven eight breathing for ten minutes"),
+                Hypothesis("four seven eight breeding for ten minutes", "alternative", 1),
+                Hypothesis("snooze for ten minutes", "alternative", 2),
+                Hypothesis("can we do four seven eight breathing", "grammar", 0, 0.3)]
+    u = understand(readings, route)
+    assert u.text == "can we do four seven eight breathing"
+    assert u.result.slots == {"pattern": "4-7-8", "minutes": 10}  # the best free reading's minutes, not rank 1's
+    other = [Hypothesis("snooze for ten minutes"), Hypothesis("box breathing police", "alternative", 1)]
+    alone = understand(other, route)
+    assert alone.result.slots == {"minutes": 10}  # another intent's slots never join
 
 
 def test_the_closest_own_phrase_counts_only_when_it_sounds_alike():

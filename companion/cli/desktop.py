@@ -1,7 +1,8 @@
-"""`companion tray`: the desktop companion (tray icon, hotkey, breathing window, check-ins) in one process.
+"""`companion tray` (or `companion desktop`): the desktop companion (tray icon, hotkey, companion window,
+check-ins) in one process.
 
-Arguments only: a second `companion tray` tells the running one to show itself and exits; the shell does
-the rest.
+Arguments only: a second launch tells the running one to show itself, prints one line and exits 0; the shell
+does the rest. It never starts a second companion beside a running one.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tray", help="run in the system tray with the global hotkey and the breathing window")
+    p = sub.add_parser("tray", aliases=["desktop"],
+                       help="run in the system tray with the global hotkey and the companion window")
     p.add_argument("--silent", action="store_true", help="captions only, no speech")
     p.add_argument("--no-hotkey", action="store_true", help="do not grab the global hotkey")
     p.add_argument("--no-pacer", action="store_true", help="no breathing window")
     p.add_argument("--no-tray", action="store_true", help="no tray icon (hotkey and window only)")
     p.add_argument("--no-checkins", action="store_true", help="no scheduled check-ins in this run")
     p.add_argument("--events", metavar="FILE", type=Path, help="write one JSON line per event")
+    p.add_argument("--captions", action="store_true", help="also print what the companion says in this terminal")
     p.add_argument("--pacer-log", metavar="FILE", type=Path, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_tray)
 
@@ -53,6 +56,10 @@ def cmd_tray(args: argparse.Namespace) -> int:
         app = create_app(silent=args.silent, notice=_notice)
         if args.events:
             _write_events(app, args.events)
+        if args.captions:  # the window shows every line; this copies them to the terminal too
+            from companion.cli.exercise import CaptionPrinter
+
+            app.bus.subscribe(CaptionPrinter(sys.stdout))
         return app
 
     shell = DesktopShell(make_app, options=options, notice=_notice, launched=launched)

@@ -110,8 +110,12 @@ class CaptionPrinter:
             length = f" {seconds:g}s" if isinstance(seconds, int | float) else ""
             line = f"   ~ {event.data.get('name')}{length}"
         if line:
-            with self._lock:
-                print(line, file=self.out, flush=True)
+            self.print(line)
+
+    def print(self, line: str) -> None:
+        """One whole line, never interleaved with a line from another thread (`chat --transcript` is parsed)."""
+        with self._lock:
+            print(line, file=self.out, flush=True)
 
 
 class EventsWriter:
@@ -283,7 +287,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from companion.app import create_app
 
     app = create_app(silent=args.silent, notice=_notice, clock=TimeLapse() if args.transcript else None)
-    app.bus.subscribe(CaptionPrinter(sys.stdout, mark_exercise=args.transcript))
+    printer = CaptionPrinter(sys.stdout, mark_exercise=args.transcript)
+    app.bus.subscribe(printer)
     interactive = sys.stdin.isatty()
     app.greet()
     said_goodbye = False
@@ -297,7 +302,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             if line.strip():
                 if args.transcript:
-                    print(f"you: {line.strip()}", flush=True)
+                    printer.print(f"you: {line.strip()}")
                 app.handle_text(line)
                 if not interactive:
                     app.wait_quiet()

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
               "level or move back from the microphone", file=sys.stderr)
     if heard.capped:
         print("companion listen: the utterance was cut at its length limit", file=sys.stderr)
-    result = route(heard.transcript, heard.hypotheses)
+    result = route(heard.transcript, heard.hypotheses, engine_confidence=heard.confidence, clear_at=heard.clear_at,
+                   repeat_below=heard.repeat_below)
     out = {"transcript": heard.transcript, "intent": result["intent"], "confidence": result["confidence"],
            "slots": result["slots"], "decision": result["decision"], "understood": result["understood"],
            "risk_heard": result["risk_heard"], "hypotheses": [h.text for h in heard.hypotheses],
@@ -103,9 +104,11 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def route(transcript: str, readings: Sequence[Any] = ()) -> dict[str, Any]:
-    """What the companion makes of an utterance: the best-supported reading (companion.core.understanding), its
-    intent and slots, and the decision: act, confirm (a doubtful risky action) or repeat (ask again)."""
+def route(transcript: str, readings: Sequence[Any] = (), *, engine_confidence: float = 1.0, clear_at: float = 0.0,
+          repeat_below: float | None = None) -> dict[str, Any]:
+    """What the companion makes of an utterance, decided as the app decides it (the engine's own confidence and its
+    calibrated points, as `audio.Heard` carries them): the best-supported reading (companion.core.understanding),
+    its intent and slots, and the decision: act, confirm (a doubtful risky action) or repeat (ask again)."""
     if not transcript.strip():
         return {"intent": "unknown", "confidence": 0.0, "slots": {}, "decision": "repeat", "understood": "",
                 "risk_heard": False}
@@ -114,7 +117,9 @@ def route(transcript: str, readings: Sequence[Any] = ()) -> dict[str, Any]:
     from companion.speech.recognizer import Hypothesis
 
     router = get_router()
-    understood = understand(tuple(readings) or (Hypothesis(transcript),), router.route)
+    understood = understand(tuple(readings) or (Hypothesis(transcript),), router.route,
+                            engine_confidence=engine_confidence, clear_at=clear_at,
+                            **({} if repeat_below is None else {"repeat_below": repeat_below}))
     result = understood.result
     return {"intent": result.intent, "confidence": understood.confidence, "slots": dict(result.slots),
             "decision": understood.decision, "understood": understood.text, "risk_heard": understood.risk_heard}

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model", help="download, install, list or remove speech recognition models and Piper voices",
         description="Speech recognition models: Vosk (one zip) and Whisper (faster-whisper; separate files, "
         "each checked). Without one the companion listens with the US-English model bundled in pocketsphinx "
-        "(commands only).")
+        "(free speech, the least accurate choice).")
     parser.set_defaults(func=cmd_list)
     sub = parser.add_subparsers(dest="model_command", metavar="ACTION")
 
@@ -100,7 +100,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"Models folder: {paths.models_dir()}")
     print("\nInstalled:")
     if not installed:
-        print("  none (the companion listens with pocketsphinx's bundled US-English model, commands only)")
+        print("  none (the companion listens with pocketsphinx's bundled US-English model: free speech, the least "
+              "accurate choice; whisper-tiny.en understands clearly more)")
     width = max([len(m.name) for m in installed] + [len(m.name) for m in manifest] + [10])
     for m in installed:
         print(f"  {m.name:<{width}}  {m.kind:<7} {m.language or '?':<6} {mb(m.size_bytes):>9}  "

@@ -117,6 +117,8 @@ def _run(args: argparse.Namespace, *, checkin: bool) -> int:
             app.check_in(source="voice")
             loop.run(listen_first=False)
         else:
+            if app.greet(returning_only=True, source="voice"):  # a returning person: welcomed back, as in chat
+                app.wait_quiet()
             loop.run(once=args.once)
             if args.once:  # act on that one utterance: a session it started runs to its end
                 while not app.wait_session(0.2):

@@ -77,6 +77,14 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class WindowConfig:
+    """The companion window's look: "system" follows the desktop's setting."""
+
+    theme: str = "system"           # system | light | dark
+    reduced_motion: str = "system"  # system | on | off
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; `Config()` is the defaults. `region` is the [region] code ("" = from the locale)."""
 
@@ -87,6 +95,7 @@ class Config:
     listening: ListeningConfig = field(default_factory=ListeningConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    window: WindowConfig = field(default_factory=WindowConfig)
 
 
 class _Invalid(Exception):
@@ -217,6 +226,7 @@ _SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
                  "quiet_hours": _hours, "weekdays": _weekdays, "skip_when_fullscreen": _boolean,
                  "skip_when_idle_minutes": _number(0, 1440, integer=True)},
     "privacy": {"keep_transcripts": _boolean},
+    "window": {"theme": _choice(("system", "light", "dark")), "reduced_motion": _choice(("system", "on", "off"))},
 }
 
 
@@ -333,6 +343,7 @@ def _build(data: dict[str, Any], reader: _Reader) -> Config:
         listening=ListeningConfig(**values["listening"]),
         checkins=CheckinConfig(**values["checkins"]),
         privacy=PrivacyConfig(**values["privacy"]),
+        window=WindowConfig(**values["window"]),
     )
 
 

@@ -5,6 +5,7 @@ It must never start an exercise itself, never keep a "no" as an answer, and neve
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import deque
@@ -36,12 +37,27 @@ _QUESTION = re.compile(r"^(what|how|why|where|when|who|which) (is|are|do|does|di
                        r"|\b(how do (i|you|u)|how can i|how to|what should|who won|where can|where (i|do i) can)\b")
 _EMOTICON = re.compile(r"<3+|[:;=8x][-']?[()\[\]dpo3/\\|*]+|\^_?\^", re.IGNORECASE)
 _RATING = re.compile(r"\b(\d{1,2}) (out of|of|/) 10\b|\b(\d{1,2}) 10\b")
+# "i'd say i'm about a 5 today": a number said as a mood, the message ending with it
+_BARE_RATING = re.compile(r"\b(about|around|like|maybe|probably|feel like|feeling like|i am|i would say|call it|at|"
+                          r"solid|a good|a low|a high) (a |an )?(\d{1,2})( or (a )?\d{1,2})?"
+                          r"( today| tonight| now| right now| at the moment| i guess| i think| ish| maybe| honestly)*$")
 _MAYBE_DO = re.compile(r"^(maybe|perhaps|i might|i could|i think i will|i will probably)( i will| i)? "
                        r"(send|call|text|message|write|ask|visit|invite|go|try|email|ring|phone|meet|join|check|talk)\b")
 _PLAN = re.compile(r"\b(i will|i ll|i am going to|going to|i think i will|maybe i|i plan to|i go|i can|i could)\b.*"
                    r"\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow|this week|next week|"
                    r"weekend|tonight)\b|\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow)\b.*"
                    r"\b(i|we) (go|will|ll|call|ask|try|visit)\b")
+_MIXED = re.compile(
+    r"\b(both at once|mixed feelings|mixed emotions|bittersweet|bitter sweet|happy and sad|sad and happy|but also|"
+    r"part of me|conflicted|torn between|feel torn|all over the place|a weird mix|a strange mix)\b"
+    r"|\b(good|happy|glad|excited|great|relieved|proud|thrilled) (but|though|and also|and a bit|and kind of)\b"
+    r"|\b(nervous|scared|terrified|sad|worried|anxious) (but|and) (also )?(excited|happy|relieved|proud|hopeful)\b")
+# words that name an exercise or what one is for: a long sentence with request words asks for one only with these
+_EXERCISE_WORDS = re.compile(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|diary|meditat\w*|exercise\w*|compassion|"
+                             r"kind(ness)?|reframe|thoughts?|steps?|reach out|connect\w*|calm\w*|relax\w*|box|square|"
+                             r"5 4 3 2 1|4 7 8|thing|write|writing|pause|senses|therapy|therapist|professional|"
+                             r"counsel\w*|help me|slow down|panic\w*|wind down|settle)\b")
+_GOOD_TOPICS = ("good_news", "achievement", "passed", "gratitude", "celebration", "new_baby", "good_day")
 _SAVE = re.compile(r"^(yes |yeah |ok |okay |sure |please |yep )*(save|keep|note|write down) (that|this|it)\b"
                    r"|\b(can you|could you|please) (save|keep|note) (that|this|it)( as)?( a| my)? step\b")
 _SAVE_LEAD = re.compile(r"^(yes |yeah |ok |okay |sure |yep |please )*(save|keep|note|remember|write down) "
@@ -51,10 +67,14 @@ _SAVE_LEAD = re.compile(r"^(yes |yeah |ok |okay |sure |yep |please )*(save|keep|
 def _rating(key: str) -> int | None:
     from companion.core.numbers import words_to_digits
 
-    m = _RATING.search(words_to_digits(key))
-    if not m:
+    digits = words_to_digits(key)
+    m = _RATING.search(digits)
+    if m:
+        value = int(m.group(1) or m.group(3))
+    elif (bare := _BARE_RATING.search(digits)) and len(digits.split()) <= 10:
+        value = int(bare.group(3))
+    else:
         return None
-    value = int(m.group(1) or m.group(3))
     return value if 0 <= value <= 10 else None
 
 
@@ -64,13 +84,25 @@ def step_text(key: str, fallback: str) -> str:
     return rest if len(rest.split()) >= 2 else fallback
 
 
+@functools.cache
 def _read() -> dict[str, Any]:
+    """dialogue.yaml, parsed once a process (read-only: every Dialogue shares it)."""
     text = resources.files("companion").joinpath("data", "replies", "dialogue.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _compile(patterns: Sequence[str] | None, whole: bool = False) -> list[re.Pattern[str]]:
-    return [re.compile(f"(?:{p})$" if whole else p) for p in (patterns or ())]
+def _compile(patterns: Sequence[str] | None, whole: bool = False,
+             words: dict[str, Sequence[str]] | None = None) -> list[re.Pattern[str]]:
+    """Patterns with their word lists put in: "{person}" becomes one alternation of dialogue.yaml's `words.person`."""
+    lists = {f"{{{name}}}": "(?:" + "|".join(re.escape(w) for w in sorted(ws, key=len, reverse=True)) + ")"
+             for name, ws in (words or {}).items()}
+
+    def expand(p: str) -> str:
+        for name, alternation in lists.items():
+            p = p.replace(name, alternation)
+        return p
+
+    return [re.compile(f"(?:{expand(p)})$" if whole else expand(p)) for p in (patterns or ())]
 
 
 @dataclass(frozen=True)
@@ -114,6 +146,7 @@ class Said:
     rating: int | None = None        # "like a 3 out of 10"
     plan: bool = False               # "maybe saturday i go library with my son"
     save_request: bool = False       # "yes save that. write a first draft this week"
+    sentiment: int = 0               # >0 good news, <0 hard news (±2 clearly so), 0 neither (dialogue.yaml `sentiment`)
 
 
 class Dialogue:
@@ -132,21 +165,31 @@ class Dialogue:
         self.current_text = ""
         self.turn = 0
         self._last_topic: tuple[str, str | None, int] | None = None
+        self._topics_seen: deque[tuple[str, str | None, int]] = deque(maxlen=6)  # the last few, newest last
+        self._news: deque[tuple[int, int]] = deque(maxlen=4)  # which way messages with a direction pointed, turn
         d = self.data
         self._social = {name: (_compile(d["social"][name].get("whole"), whole=True),
                                _compile(d["social"][name].get("within"))) for name in d["social_order"]}
         self._refusal = _compile(d["refusal"]["whole"], whole=True)
+        self._checkin = _compile(d["checkin_request"]["whole"], whole=True)
+        self._checkin_lead = [re.compile(f"^(?:{p})") for p in d["checkin_request"].get("lead") or ()]
         self._refusal_lead = [re.compile(f"^(?:{p})") for p in d["refusal"]["lead"]]
         self._not_request = _compile(d["not_a_request"])
         self._request = _compile(d["request"])
         self._judgement = _compile(d["self_judgement"])
-        self._topics = {name: _compile(d["topics"][name].get("within")) for name in d["topic_order"]}
+        self._topics = {name: _compile(d["topics"][name].get("within"), words=d.get("words"))
+                        for name in d["topic_order"]}
         self._turned_down = re.compile(d["refusal"]["turned_down"])
         self._name = _compile(d["name"]["within"])
         self._remember_name = _compile(d["remember_name"]["within"])
         self._last_time = _compile(d["last_time"]["within"])
         self._offer_words = {k: re.compile(v) for k, v in d["offer_words"].items()}
         self._help = {k: _compile(v.get("within")) for k, v in d["connect_help"].items() if k != "reask"}
+        self._sentiment = {side: re.compile(r"\b(?:(?P<neg>" + "|".join(map(re.escape, d["sentiment"]["negators"]))
+                                            + r") (?:\w+ )?)?(?:" + "|".join(map(re.escape, sorted(
+                                                d["sentiment"][side], key=len, reverse=True))) + r")\b")
+                           for side in ("positive", "negative")}
+        self._activities = [(re.compile(a["within"]), a["say"]) for a in d["social"]["farewell"].get("activities", ())]
         self._before = self._snapshot()
 
     # ---- reading a message ---------------------------------------------------------------------------------
@@ -157,14 +200,17 @@ class Dialogue:
         topic, who = self._topic(key)
         lead = next((m for m in (p.match(key) for p in self._refusal_lead) if m), None)
         return Said(
-            key=key, social=self._social_kind(key), refusal=any(p.match(key) for p in self._refusal),
+            key=key, social=self._social_kind(key) or ("acknowledge" if not key and re.search(r"[^\W\d_]", stripped)
+                                                       else None),  # "hmm": a filler the router drops
+            refusal=any(p.match(key) for p in self._refusal),
             refusal_lead=lead is not None and bool(self._turned_down.search(key[lead.end():])), topic=topic, who=who,
             mixed=self._mixed(key), self_judgement=any(p.search(key) for p in self._judgement),
-            question=question, name=self._name_in(key), asks_name=any(p.search(key) for p in self._remember_name),
+            question=question, name=self._name_in(key, stripped),
+            asks_name=any(p.search(key) for p in self._remember_name),
             asks_last_time=any(p.search(key) for p in self._last_time),
             no_words=bool(stripped) and not re.search(r"[^\W_]", _EMOTICON.sub("", stripped)),
             rating=_rating(key), plan=bool(_PLAN.search(key) or _MAYBE_DO.search(key)) and not question,
-            save_request=bool(_SAVE.search(key)))
+            save_request=bool(_SAVE.search(key)), sentiment=self._note_news(topic, self.sentiment(key, stripped)))
 
     def _social_kind(self, key: str) -> str | None:
         for name, (whole, within) in self._social.items():
@@ -180,6 +226,7 @@ class Dialogue:
                     who = m.groupdict().get("who")
                     with self._lock:
                         self._last_topic = (name, who, self.turn)
+                        self._topics_seen.append(self._last_topic)
                     return name, who
         return None, None
 
@@ -192,11 +239,12 @@ class Dialogue:
     def topic_answer(self, within: int = 4) -> str | None:
         """The answer to a question about the topic of the last few turns ("can they get in trouble for it?")."""
         with self._lock:
-            last = self._last_topic
-        if last is None or self.turn - last[2] > within:
-            return None
-        answers = self.data["topics"][last[0]].get("answers")
-        return self.pick(f"topics.{last[0]}.answers", answers) if answers else None
+            seen = [t for t in reversed(self._topics_seen) if self.turn - t[2] <= within]
+        for name, _, _ in seen:  # the newest topic that has answers ("what do i do with his bed?" after a loss)
+            answers = self.data["topics"][name].get("answers")
+            if answers:
+                return self.pick(f"topics.{name}.answers", answers)
+        return None
 
     def follow_up(self, within: int = 3) -> str | None:
         """A line that stays with the topic of the last few turns ("We were married 51 years" after a loss)."""
@@ -210,22 +258,48 @@ class Dialogue:
         return self.pick(f"topics.{last[0]}.follow_up", entry["follow_up"], who=last[1] or "")
 
     def _mixed(self, key: str) -> bool:
-        if re.search(r"\b(both at once|mixed feelings|bittersweet|happy and sad|sad and happy|but also|part of me)\b"
-                     r"|\b(good|happy|glad|excited|great) (but|though)\b", key):
+        if _MIXED.search(key):
             return True
-        if not re.search(r"\b(but|though|although|yet|just|and also|at the same time)\b", key):
+        good = any(any(p.search(key) for p in self._topics.get(t, [])) for t in _GOOD_TOPICS) or \
+            bool(re.search(r"\bi (do |really )?(like|love|enjoy)\b", key)) or \
+            bool(re.search(r"(?<!not )\b(happy|glad|excited|proud|relieved|thrilled|grateful|great)\b", key))
+        if good and re.search(r"\bwould have (loved|been (so )?proud|liked|enjoyed)"
+                              r"|\bwish (he|she|they) (was|were|could) (be )?(here|see)", key):
+            return True  # "my grandson is getting married. june would have loved that"
+        if not re.search(r"\b(but|though|although|yet|just|and also|at the same time|still)\b", key):
             return False
-        good = any(p.search(key) for p in self._topics.get("good_news", [])) or \
-            bool(re.search(r"\bi (do |really )?(like|love|enjoy)\b", key))
-        hard = any(any(p.search(key) for p in self._topics[t]) for t in ("grief", "loneliness", "work_stress")) \
-            or bool(re.search(r"\b(lonely|sad|hard|awful|stressed|miss)\b", key))
+        hard = any(any(p.search(key) for p in self._topics[t]) for t in ("grief", "loneliness")) \
+            or bool(re.search(r"\b(lonely|sad|hard|awful|stressed|miss|scared|nervous|worried|terrified|guilty|"
+                              r"weird|strange|overwhelmed|anxious|tired|exhausted)\b", key))
         return good and hard
 
-    def _name_in(self, key: str) -> str | None:
-        for p in self._name:
+    def mixed_reply(self, key: str) -> str:
+        """Mixed feelings answered with both sides named from the person's words ("love and exhaustion")."""
+        entry = self.data["topics"]["mixed"]
+        words = entry.get("pair_words") or {}
+        sides = []
+        for side in ("good", "hard"):
+            found = [(m.start(), w) for w in words.get(side, {}) for m in [re.search(rf"(?<!not )\b{w}\b", key)] if m]
+            sides.append(words[side][min(found)[1]] if found else None)
+        good, hard = sides
+        if good and hard and entry.get("with_pair"):
+            line = self.pick("topics.mixed.with_pair", entry["with_pair"], good=good, hard=hard)
+            return line[0].upper() + line[1:]
+        return self.pick("topics.mixed.replies", entry["replies"])
+
+    def _name_in(self, key: str, raw: str = "") -> str | None:
+        """"my name is Sam" always; "I'm Sam" / "it's Priya" only as a name is said (a capital, a hello before it,
+        "here" or "again" after it), so "im bored" or "its complicated" never become a name."""
+        for index, p in enumerate(self._name):
             m = p.search(key)
-            if m and m.group("name") not in self.data["name"]["not_names"]:
-                return m.group("name").title()
+            if not m or m.group("name") in self.data["name"]["not_names"]:
+                continue
+            name = m.group("name")
+            greeted = re.match(r"(hi|hello|hey|hiya|morning|good (morning|afternoon|evening))\b", key)
+            said_as_name = index == 0 or greeted or re.search(r"\b(here|again)$", key) \
+                or re.search(rf"\b{re.escape(name.title())}\b", raw)
+            if said_as_name:
+                return name.title()
         return None
 
     def is_request(self, key: str, confidence: float = 1.0) -> bool:
@@ -233,6 +307,8 @@ class Dialogue:
         question about something else ("should i text my mate"): asked for in so many words, or said as a
         short command the router knows."""
         asked = any(p.search(key) for p in self._request)
+        if asked and len(key.split()) > 8 and not _EXERCISE_WORDS.search(key):
+            return False  # "i want to support her" in a long sentence asks for no exercise
         if any(p.search(key) for p in self._not_request):
             return asked and not key.startswith(("no ", "not "))
         if _QUESTION.search(key) and not asked:
@@ -308,8 +384,36 @@ class Dialogue:
             if line.strip():
                 self.last_line = line
 
+    def asks_checkin(self, text: str) -> bool:
+        """"check in", "can we do a check in": a check-in asked for now (with a time it is a snooze)."""
+        key = normalize(text)
+        return any(p.match(key) for p in self._checkin) or self.checkin_rest(text) is not None
+
+    def checkin_rest(self, text: str) -> str | None:
+        """"hi, i'm priya. want to do the daily check in thing", "lets do todays. feeling lighter, 6": a check-in
+        asked for with more around it; what is said after the request ("" when nothing), else None."""
+        key = normalize(text)
+        for p in self._checkin_lead:
+            m = p.match(key)
+            if m:
+                return key[m.end():].strip()
+        return None
+
+    def checkin_name(self, text: str) -> str | None:
+        """The name said before a check-in request ("hi, i'm priya. want to do the check in"), else None."""
+        key = normalize(text)
+        for p in self._checkin_lead:
+            m = p.match(key)
+            name = m.groupdict().get("name") if m else None
+            if name and name not in self.data["name"]["not_names"]:
+                return name.title()
+        return None
+
     def social_reply(self, kind: str, key: str = "") -> str:
         name = self.name_suffix()
+        if kind == "greeting_answer":  # "hello" right after the companion's own greeting: no second hello
+            said = re.search(r"\b(morning|afternoon|evening)\b", key)
+            return self.line(f"social.greeting.answer.{said.group(1) if said else 'plain'}", name=name)
         if kind == "greeting":
             said = re.search(r"\b(morning|afternoon|evening)\b", key)
             hour = self._hour()
@@ -318,15 +422,84 @@ class Dialogue:
             return self.line(f"social.greeting.by_time.{part}", name=name)
         if kind == "farewell_night":
             return self.line("social.farewell.night", name=name)
+        if kind == "farewell" and re.search(r"\bsee you (tomorrow|in the morning)\b", key) \
+                and "tomorrow" in self.data["social"]["farewell"]:
+            return self.line("social.farewell.tomorrow", name=name)  # "thanks, see you tomorrow"
         if kind == "farewell":
-            return self.line("social.farewell.replies", name=name)
+            return f"{self._activity(key)}{self.line('social.farewell.replies', name=name)}"
         return self.line(f"social.{kind}.replies", name=name)
+
+    def _activity(self, key: str) -> str:
+        """What the person is off to, said back before a goodbye ("Enjoy the cake! "), or nothing."""
+        for activity in self._activities:
+            m = activity[0].search(key)
+            if m:
+                return activity[1].format(what=m.groupdict().get("what") or "") + " "
+        return ""
 
     def topic_offers(self, topic: str | None) -> tuple[str, ...]:
         return tuple(self.data["topics"][topic].get("offers") or ()) if topic else ()
 
-    def topic_reply(self, topic: str, who: str | None) -> str:
+    def sentiment(self, key: str, raw: str = "") -> int:
+        """>0 when a statement points to good news, <0 to hard news (±2: clearly, by a word and a half or more), 0
+        when neither or both: the words of dialogue.yaml's `sentiment` lists counted, a "not" just before a word
+        turning it round, an "!" lifting good news a little."""
+        score = {"positive": 0.0, "negative": 0.0}
+        for side, pattern in self._sentiment.items():
+            for m in pattern.finditer(key):
+                other = "negative" if side == "positive" else "positive"
+                score[other if m.group("neg") else side] += 1
+        if "!" in raw and score["negative"] == 0:  # "!!" with nothing hard in it is good news said loudly
+            score["positive"] += 1.0 if raw.count("!") >= 2 else 0.5 if score["positive"] > 0 else 0.0
+        diff = score["positive"] - score["negative"]
+        return (2 if diff >= 1.5 else 1) if diff >= 1 else (-2 if diff <= -1.5 else -1) if diff <= -1 else 0
+
+    def sentiment_reply(self, sentiment: int, who: str | None = None) -> str:
+        side = "good" if sentiment > 0 else "hard"
+        if who:
+            return self.line(f"sentiment.{side}_with_who", who=who)
+        return self.line(f"sentiment.{side}")
+
+    def topic_polarity(self, topic: str | None) -> int:
+        """+1 for a topic that points up (good news), -1 down (grief), 0 neither."""
+        polarity = self.data["topics"][topic].get("polarity") if topic else None
+        return 1 if polarity in self.data["positive_moods"] else -1 if polarity in self.data["negative_moods"] else 0
+
+    def _note_news(self, topic: str | None, sentiment: int) -> int:
+        """Keeps which way this message pointed (its topic's polarity, else its sentiment); returns `sentiment`."""
+        direction = self.topic_polarity(topic) or (1 if sentiment > 0 else -1 if sentiment < 0 else 0)
+        if direction:
+            with self._lock:
+                if not self._news or self._news[-1][1] != self.turn:
+                    self._news.append((direction, self.turn))
+        return sentiment
+
+    def recent_polarity(self, within: int = 2) -> int:
+        """Which way the news of the last few turns before this one pointed (+1 good, -1 hard, 0 none)."""
+        with self._lock:
+            earlier = [n for n in self._news if n[1] < self.turn]
+        return earlier[-1][0] if earlier and self.turn - earlier[-1][1] <= within else 0
+
+    def follow_up_or_sentiment(self, sentiment: int) -> str | None:
+        """What a statement nothing placed gets: the last topic's follow-up when the statement points the same way
+        (or nowhere), else a line for good or hard news; None when neither applies."""
+        with self._lock:
+            last = self._last_topic
+        polarity = self.topic_polarity(last[0]) if last is not None and self.turn - last[2] <= 3 else 0
+        agrees = polarity * sentiment > 0
+        outweighed = polarity * sentiment < 0 and abs(sentiment) < 2  # "cried in the car park" after passing a test
+        if sentiment and not (agrees or outweighed):
+            return self.sentiment_reply(sentiment)
+        return self.follow_up()
+
+    def topic_reply(self, topic: str, who: str | None, sentiment: int = 0) -> str:
         entry = self.data["topics"][topic]
+        by_sentiment = entry.get("by_sentiment")
+        if sentiment and (by_sentiment == "any" or (by_sentiment == "good" and sentiment > 0)):
+            own = entry.get("replies_good" if sentiment > 0 else "replies_hard")  # the topic's own good-news line
+            if own:
+                return self.pick(f"topics.{topic}.{'good' if sentiment > 0 else 'hard'}", own, who=who or "")
+            return self.sentiment_reply(sentiment, who)
         if who and "replies_with_who" in entry:
             return self.pick(f"topics.{topic}.who", entry["replies_with_who"], who=who)
         if who or "replies_no_who" not in entry:
@@ -407,7 +580,9 @@ class Dialogue:
         parts = self.data["last_time"]["parts"]
         said = []
         if b.get("checkin") is not None and b["checkin"].feeling:
-            said.append(parts["feeling"].format(feeling=b["checkin"].feeling))
+            rated = b["checkin"].intensity is not None and "feeling_rated" in parts  # "what number did i give?"
+            said.append(parts["feeling_rated" if rated else "feeling"].format(feeling=b["checkin"].feeling,
+                                                                             n=b["checkin"].intensity))
         if b.get("session") is not None:
             said.append(parts["exercise"].format(exercise=names.get(b["session"].exercise_id,
                                                                      b["session"].exercise_id)))
@@ -428,9 +603,9 @@ class Dialogue:
             pending = self.store.pending_connection_steps()
         except Exception:
             return None
-        words = {w for w in key.split() if w not in _STOP_WORDS and len(w) > 2}
+        words = {_stem(w) for w in key.split() if w not in _STOP_WORDS and len(w) > 2}
         for step in reversed(pending):
-            step_words = {w for w in normalize(step.step).split() if w not in _STOP_WORDS and len(w) > 2}
+            step_words = {_stem(w) for w in normalize(step.step).split() if w not in _STOP_WORDS and len(w) > 2}
             if words & step_words or _same_verb(key, step.step):
                 return step
         return None
@@ -444,10 +619,31 @@ class Dialogue:
         return sum(1 for s in sessions if s.exercise_id == exercise_id) >= limit
 
 
+def _stem(word: str) -> str:
+    """"asked" and "ask", "visiting" and "visit" compared as one word (a rough English stem)."""
+    for end in ("ing", "ed", "s"):
+        if word.endswith(end) and len(word) - len(end) >= 3:
+            return word[: -len(end)]
+    return word
+
+
+_STEP_LEAD = re.compile(r"^\s*((ok|okay|so|yes|yeah|well|right|alright|maybe|perhaps|i think|i guess|i might|i could|"
+                        r"i will|i'll|i ll|i am going to|i'm going to|im going to|i'm gonna|im gonna|i'd|i would|"
+                        r"probably|then|and|just|not now|not right now|not today|no thanks|"
+                        r"(?:no|nah|nope)(?=\s*[,.!]))\b[\s,.!]*)+",
+                        re.IGNORECASE)  # "not now. maybe i'll just apologize to him tonight": the plan, not the no
+
+
+def clean_step(step: str) -> str:
+    """The step itself, without the "ok maybe i'll" said before it ("ask my brother to sit with her")."""
+    rest = _STEP_LEAD.sub("", step).strip()
+    return rest if len(rest.split()) >= 2 else step.strip()
+
+
 def _same_verb(key: str, step: str) -> bool:
     """"i called him" reports "call my brother": the step's verb, said in the past."""
     verbs = {"call": "called", "text": "texted", "message": "messaged", "email": "emailed", "visit": "visited",
              "ring": "rang", "phone": "phoned", "write": "wrote", "meet": "met", "see": "saw", "send": "sent",
              "ask": "asked", "reply": "replied", "join": "joined"}
-    first = normalize(step).split()[:2]
+    first = normalize(clean_step(step)).split()[:2]
     return any(verbs.get(w) and re.search(rf"\b{verbs[w]}\b", key) for w in first)

@@ -39,9 +39,46 @@ _HEARD_AS = (
     (re.compile(r"\bbe a life\b(?= *$| anymore| any more| any longer)"), "be alive"),
     (re.compile(r"\b(stop|quit) leaving$"), r"\1 living"),
 )
+# Someone else's words read as the person's own, so the self patterns also hear another person's risk ("she does
+# not see the point in living anymore" → "i do not see the point in living anymore"); a match is kind OTHER.
+# Only leaning, planning and wishing verbs of "he" and "she" are turned ("they" is often anyone: "the surgeon said
+# they would cut deeper"); "he is dead", "she would die for her team" and stories ("in the film") stay as they are.
+_WHO = (r"(he|she|my (\w+ )?(friend|mate|bestie|boyfriend|girlfriend|partner|husband|wife|son|daughter|brother|"
+        r"sister|mum|mom|mother|dad|father|grandad|grandma|nan|roommate|flatmate|housemate|cousin|colleague|student))")
+_THEM = re.compile(rf"\b{_WHO}\b")
+_STORY = re.compile(r"\b(film|movie|show|book|game|episode|series|novel|character|play|story|documentary|song)s?\b")
+_VERB_AS_MINE = {"wants": "want", "wishes": "wish", "needs": "need", "plans": "plan", "tries": "try",
+                 "keeps": "keep", "says": "say", "thinks": "think", "feels": "feel", "has": "have", "does": "do",
+                 "is": "am", "are": "am", "hopes": "hope", "talks": "talk"}
+_AS_MINE = (
+    (re.compile(rf"\b{_WHO} (does|did|can|will|just|never|no longer|really|"
+                r"wants|want|wanted|wishes|wish|wished|needs|need|plans|plan|planned|tried|tries|keeps|keep|"
+                r"says|said|thinks|thought|feels|felt|hopes|hoped|talks|talked|"
+                r"has (?=no\b|nothing\b|had enough\b|a plan\b|made\b|decided\b|written\b|chosen\b|picked\b|"
+                r"been (planning|thinking|talking|saying|researching)\b))\b"
+                r"(?! (died|passed|gone|been (killed|dead|gone)|left|moved))(?!(?: \w+){1,3} me\b)"),
+     lambda m: f"i {_VERB_AS_MINE.get(m.group(4).strip(), m.group(4).strip())}{' ' * m.group(4).endswith(' ')}"),
+    (re.compile(rf"\b{_WHO} (is) (going|gonna|planning|thinking|about|trying|talking|considering|"
+                r"better off|a burden|not (safe|going|coming))\b"),
+     lambda m: f"i am {m.group(5)}"),
+    (re.compile(r"\b(himself|herself|themselves|themself)\b"), lambda m: "myself"),
+    (re.compile(r"\bif (he|she|they) (died|was dead|was gone|disappeared|was not here|was not around|"
+                r"killed (himself|herself))\b"),
+     lambda m: f"if i {m.group(2)}"),
+    # "his life", "her pills" only where they are still to be taken ("wants to end his life"), never in a past
+    # ("my grandad took his own life in the 80s" is remembrance)
+    (re.compile(r"\b(to|will|would|gonna|going to) (take|end|swallow|down) (all )?(of )?(his|her) (own life|life|pills|"
+                r"tablets|meds)\b"),
+     lambda m: f"{m.group(1)} {m.group(2)} {m.group(3) or ''}{m.group(4) or ''}my {m.group(6)}"),
+    (re.compile(r"\b(his|her) last (night|day|week|weekend)\b"), lambda m: f"my last {m.group(2)}"),
+    (re.compile(r"\bwithout (him|her)\b"), lambda m: "without me"),
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+|\s*\n\s*")
 _MAX_SCAN = 20_000  # characters read from one text (a long journal entry is read in full up to this)
 
+
+# the learned reading's other kinds (danger, medical, someone else) read a text or sentence of at least this many words
+_KIND_MIN_WORDS = 4
 
 CRISIS = "crisis"  # a pattern fired: the crisis reply
 CHECK = "check"    # only the learned second reading fired: a gentle "are you safe?" with the line
@@ -88,10 +125,10 @@ class CrisisLine:
 
 @dataclass(frozen=True)
 class _Group:
-    """One commented group of a kind file: its patterns are read only when one of `said` is in the text."""
+    """One commented group of a kind file (which of its patterns can match a text at all is read off the patterns
+    themselves, like self.yaml's: core/prefilter.py)."""
 
     kind: str
-    said: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
     plain: bool  # read before figures of speech are blanked ("he said he will kill me" is not an idiom here)
 
@@ -104,8 +141,6 @@ class _Index:
     always: tuple[int, ...] = ()
     by_trigram: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = dataclasses.field(default_factory=dict)
     size: int = 0
-
-    LONG = 400  # characters: a longer text (a journal entry read whole) holds most words, so search everything
 
     @classmethod
     def build(cls, patterns: tuple[re.Pattern[str], ...]) -> _Index:
@@ -125,15 +160,20 @@ class _Index:
         return cls(tuple(always), {k: tuple(v) for k, v in by_trigram.items()}, len(patterns))
 
     def candidates(self, text: str) -> list[int]:
-        """Indexes of the patterns worth searching in `text`, in list order (the others cannot match it)."""
-        if len(text) > self.LONG:
-            return list(range(self.size))
+        """Indexes of the patterns worth searching in `text`, in list order (the others cannot match it). Long texts
+        too: a 9,000-character journal entry still rules out about two thirds of the patterns."""
         found = set(self.always)
-        for tri in {text[i:i + 3] for i in range(len(text) - 2)}:
+        for tri in _trigrams(text):
             for lit, idx in self.by_trigram.get(tri, ()):
                 if lit in text:
                     found.update(idx)
         return sorted(found)
+
+
+@functools.lru_cache(maxsize=16)
+def _trigrams(text: str) -> frozenset[str]:
+    """Every three-character piece of a text: each index asks, and a text is read by several indexes."""
+    return frozenset(text[i:i + 3] for i in range(len(text) - 2))
 
 
 @dataclass(frozen=True)
@@ -149,6 +189,12 @@ class _Guard:
     still_answers: tuple[re.Pattern[str], ...] = ()
     pattern_index: _Index = _Index()
     idiom_index: _Index = _Index()
+    group_index: _Index = _Index()  # over the kind files' patterns, flattened in reading order (_group_patterns)
+
+    @functools.cached_property
+    def group_patterns(self) -> tuple[tuple[str, bool, re.Pattern[str]], ...]:
+        """(kind, reads plain, pattern) of every kind-file pattern, in reading order."""
+        return tuple((g.kind, g.plain, rx) for g in self.groups for rx in g.patterns)
 
 
 def _data_text(*parts: str) -> str:
@@ -178,8 +224,7 @@ def _compile(patterns: Any, words: dict[str, str], source: str) -> tuple[re.Patt
 
 def _groups(kind: str, name: str, words: dict[str, str]) -> list[_Group]:
     raw = _yaml(name)
-    return [_Group(kind, tuple(str(w) for w in g.get("said") or ()), _compile(g["patterns"], words, name),
-                   g.get("reads", raw.get("reads")) == "plain")
+    return [_Group(kind, _compile(g["patterns"], words, name), g.get("reads", raw.get("reads")) == "plain")
             for g in raw.get("groups") or ()]
 
 
@@ -205,7 +250,8 @@ def _guard() -> _Guard:
                   _compile(other.get("about_them"), words, "someone_else.yaml"),
                   _compile(other.get("about_me"), words, "someone_else.yaml"),
                   _compile(quiet.get("still_answers"), words, "quiet.yaml"),
-                  _Index.build(patterns), _Index.build(idioms))
+                  _Index.build(patterns), _Index.build(idioms),
+                  _Index.build(tuple(rx for g in groups for rx in g.patterns)))
 
 
 def _correct(text: str, guard: _Guard) -> str:
@@ -259,22 +305,45 @@ def _about_someone_else(clean: str) -> bool:
     return any(rx.search(clean) for rx in guard.about_them) and not any(rx.search(clean) for rx in guard.about_me)
 
 
+def _as_mine(plain: str) -> str:
+    """`plain` with another person's leaning, wishing and planning words turned into the person's own, figures of
+    speech blanked again; "" when nothing was turned (see _AS_MINE)."""
+    if (not _THEM.search(plain) and "self" not in plain) or _STORY.search(plain):
+        return ""
+    turned = plain
+    for rx, repl in _AS_MINE:
+        turned = rx.sub(repl, turned)
+    if turned == plain:
+        return ""
+    guard = _guard()
+    for i in guard.idiom_index.candidates(turned):
+        turned = guard.idioms[i].sub(" , ", turned)
+    return _unhedge(turned)
+
+
 def _first_match(plain: str, clean: str) -> SafetyMatch | None:
     guard = _guard()
-    for group in guard.groups:
-        text = plain if group.plain else clean
-        if group.said and not any(w in text for w in group.said):
-            continue
-        for rx in group.patterns:
-            m = rx.search(text)
-            if m:
-                return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0), kind=group.kind)
+    listed = guard.group_patterns
+    found = guard.group_index.candidates(plain)
+    if clean != plain:
+        found = sorted({*found, *guard.group_index.candidates(clean)})
+    for i in found:
+        kind, reads_plain, rx = listed[i]
+        m = rx.search(plain if reads_plain else clean)
+        if m:
+            return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0), kind=kind)
     for i in guard.pattern_index.candidates(clean):
         rx = guard.patterns[i]
         m = rx.search(clean)
         if m:
             kind = OTHER if _about_someone_else(clean) else SELF
             return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0), kind=kind)
+    theirs = _as_mine(clean)
+    for i in guard.pattern_index.candidates(theirs) if theirs else ():
+        rx = guard.patterns[i]
+        m = rx.search(theirs)
+        if m:
+            return SafetyMatch(pattern=rx.pattern[:80], matched=m.group(0), kind=OTHER)
     return None
 
 
@@ -311,22 +380,30 @@ def _model() -> safety_model.Model:
 
 
 def check_learned(text: str) -> SafetyMatch | None:
-    """The learned second reading alone: a match at level CHECK when the text (or one of its sentences)
-    scores at or above the threshold in safety/model.yaml."""
+    """The learned second reading alone: a match at level CHECK when the text (or one of its sentences) scores at
+    or above a threshold in safety/model.yaml, the person's own crisis or one of the other kinds it knows (danger,
+    medical, someone else); where several do, the kind furthest above its threshold gives the reply."""
     if not text or not text.strip():
         return None
-    model, threshold = _model(), safety_model.settings().threshold
-    best, best_text = 0.0, ""
+    model, s = _model(), safety_model.settings()
+    limits = {SELF: s.threshold, **{kind: limit for kind, _files, limit in s.kinds}}
+    best: tuple[float, float, str, str] | None = None  # (margin, score, kind, text)
     readings = _readings(text)
     for _plain, clean in readings:
         if clean.strip(" ,"):
-            score = model.score_text(clean)
-            if score > best:
-                best, best_text = score, clean
-    if best >= threshold:
-        kind = OTHER if _about_someone_else(readings[0][1]) else SELF  # the whole text says whose danger
-        return SafetyMatch(pattern="learned", matched=best_text[:200], level=CHECK, score=round(best, 4), kind=kind)
-    return None
+            short = len(clean.split()) < _KIND_MIN_WORDS  # "she is asleep": too few words to tell danger by
+            for kind, score in model.score_kinds(clean).items():
+                if short and kind != SELF:
+                    continue
+                margin = score - limits.get(kind, s.threshold)
+                if margin >= 0 and (best is None or margin > best[0]):
+                    best = (margin, score, kind, clean)
+    if best is None:
+        return None
+    _margin, score, kind, best_text = best
+    if kind == SELF and _about_someone_else(readings[0][1]):  # the whole text says whose danger
+        kind = OTHER
+    return SafetyMatch(pattern="learned", matched=best_text[:200], level=CHECK, score=round(score, 4), kind=kind)
 
 
 def still_answers(text: str) -> bool:
@@ -342,16 +419,16 @@ def check(text: str, *, quiet: bool = False) -> SafetyMatch | None:
     (level CHECK).
 
     `quiet` is the quiet window after the person said they were safe: the learned reading's gentle check is not
-    repeated for the same kind of sadness, but a sentence it notices that is about someone else, or that also
-    names a plan, means, time, goodbye, act, method or danger (`still_answers`), gets the full reply; every
-    pattern still answers."""
+    repeated for the same kind of sadness, but a sentence it reads as danger now, a medical emergency or someone
+    else at risk, or that also names a plan, means, time, goodbye, act, method or danger (`still_answers`), gets
+    the full reply; every pattern still answers."""
     found = check_patterns(text)
     if found is not None:
         return found
     learned = check_learned(text)
     if learned is None or not quiet:
         return learned
-    if learned.kind == OTHER or still_answers(text):
+    if learned.kind in (OTHER, DANGER, MEDICAL) or still_answers(text):
         return SafetyMatch(pattern="learned+quiet", matched=learned.matched, level=CRISIS, score=learned.score,
                            kind=learned.kind)
     return None
@@ -411,13 +488,14 @@ def reply_asks(level: str = CRISIS, kind: str = SELF) -> bool:
     return bool(_lines()[_section(level, kind)].get("asks", True))
 
 
-SAFETY_ANSWERS = ("safe", "safe_brief", "denied", "not_safe", "stopped", "unclear")
+SAFETY_ANSWERS = ("safe", "safe_brief", "denied", "denied_sorry", "not_safe", "stopped", "unclear")
 
 
 def safety_answer(kind: str, region: str) -> str:
     """What the companion says to the answer to "Are you safe right now?" ([answers] in crisis_lines.toml):
     `kind` is "safe" (they said yes), "safe_brief" (yes, and went on to something else), "denied" ("no, I'm not
-    suicidal"), "not_safe" (no), "stopped" ("stop") or "unclear" (anything else)."""
+    suicidal"), "denied_sorry" (the same, and they said sorry), "not_safe" (no), "stopped" ("stop") or "unclear"
+    (anything else)."""
     if kind not in SAFETY_ANSWERS:
         raise ValueError(f"kind must be one of {', '.join(SAFETY_ANSWERS)}, got {kind!r}")
     template = str((_lines().get("answers") or {}).get(kind, "")).strip()

@@ -3,7 +3,10 @@ in its examples, so a new picture ("the only thing keeping me here is my dog") c
 pattern lists it. The patterns stay first and certain; this only adds a gentler "are you safe?" check.
 
 It is a logistic regression over words and word pairs, trained at first start from the example files in
-`companion/data/safety/` (and the router's everyday examples as more ordinary sentences) and cached.
+`companion/data/safety/` (and the router's everyday examples as more ordinary sentences) and cached. Besides the
+person's own crisis it knows the other kinds named in model.yaml `kinds` (danger from others now, medical
+emergencies now, someone else at risk): one more regression each, against the same ordinary sentences, so a new
+picture of violence or of a body in danger gets that kind's reply.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ class _Settings:
     safe_examples: tuple[str, ...]
     ordinary_frames: tuple[str, ...] = ()
     ordinary_acts: tuple[str, ...] = ()
+    # other people doing everyday things (model.yaml `others`): people × frames, four acts each in turn
+    others_people: tuple[str, ...] = ()
+    others_frames: tuple[str, ...] = ()
+    others_acts: tuple[str, ...] = ()
+    # (kind, example files, threshold) for each other kind the model knows
+    kinds: tuple[tuple[str, tuple[str, ...], float], ...] = ()
 
 
 def _data(*parts: str) -> Any:
@@ -55,10 +64,15 @@ def parse_settings(text: str, source: str = "safety/model.yaml") -> _Settings:
     try:
         threshold = float(raw["threshold"])
         ordinary = raw.get("ordinary") or {}
+        others = raw.get("others") or {}
         found = _Settings(threshold, float(raw.get("safe_weight", 1.0)), float(raw.get("l2", 1.0)),
                           int(raw.get("epochs", 300)), tuple(map(str, raw["crisis_examples"])),
                           tuple(map(str, raw["safe_examples"])), tuple(map(str, ordinary.get("frames") or ())),
-                          tuple(map(str, ordinary.get("acts") or ())))
+                          tuple(map(str, ordinary.get("acts") or ())),
+                          tuple(map(str, others.get("people") or ())), tuple(map(str, others.get("frames") or ())),
+                          tuple(map(str, others.get("acts") or ())),
+                          tuple((str(k), tuple(map(str, v["examples"])), float(v.get("threshold", raw["threshold"])))
+                                for k, v in (raw.get("kinds") or {}).items()))
     except KeyError as exc:
         raise ValueError(f"{source}: {exc.args[0]} is missing") from None
     except (TypeError, ValueError) as exc:
@@ -67,6 +81,9 @@ def parse_settings(text: str, source: str = "safety/model.yaml") -> _Settings:
         raise ValueError(f"{source}: threshold must be between 0 and 1 (exclusive), got {found.threshold}")
     if found.safe_weight <= 0 or found.l2 < 0 or found.epochs < 1:
         raise ValueError(f"{source}: safe_weight must be above 0, l2 at least 0 and epochs at least 1")
+    for kind, files, limit in found.kinds:
+        if not files or not 0.0 < limit < 1.0:
+            raise ValueError(f"{source}: kinds.{kind} needs examples and a threshold between 0 and 1")
     if not found.crisis_examples or not found.safe_examples:
         raise ValueError(f"{source}: name at least one file in crisis_examples and in safe_examples")
     return found
@@ -89,9 +106,11 @@ class Model:
     """Weights per feature; `score` is the probability that a prepared text is crisis language. A text listed
     as safe (`listed_safe`, prepared the same way) scores 0: a reviewed decision is not second-guessed."""
 
-    def __init__(self, weights: dict[str, float], listed_safe: frozenset[str] = frozenset()) -> None:
+    def __init__(self, weights: dict[str, float], listed_safe: frozenset[str] = frozenset(),
+                 kinds: dict[str, Model] | None = None) -> None:
         self.weights = weights
         self.listed_safe = listed_safe
+        self.kinds = kinds or {}  # the other kinds' models (model.yaml `kinds`), scored by `score_kinds`
 
     @classmethod
     def train(cls, crisis: Sequence[list[str]], safe: Sequence[list[str]], *, l2: float = 1.0,
@@ -133,6 +152,14 @@ class Model:
             return 0.0
         return self.score(features(prepared))
 
+    def score_kinds(self, prepared: str) -> dict[str, float]:
+        """{kind: probability} for the person's own crisis ("self") and every other kind the model knows; all 0
+        for a text listed as safe."""
+        if " ".join(w for w in prepared.split() if w != ",") in self.listed_safe:
+            return dict.fromkeys(("self", *self.kinds), 0.0)
+        feats = features(prepared)
+        return {"self": self.score(feats), **{k: m.score(feats) for k, m in self.kinds.items()}}
+
 
 def example_lines(name: str) -> list[str]:
     """One example per line; '#' starts a comment line."""
@@ -165,9 +192,15 @@ def router_sentences() -> list[str]:
 
 
 def ordinary_sentences(s: _Settings | None = None) -> list[str]:
-    """Every ordinary frame joined to every everyday act (model.yaml `ordinary`)."""
+    """Every ordinary frame joined to every everyday act (model.yaml `ordinary`), and other people doing everyday
+    things (`others`)."""
     s = s or settings()
-    return [f"{frame} {act}" for frame in s.ordinary_frames for act in s.ordinary_acts]
+    mine = [f"{frame} {act}" for frame in s.ordinary_frames for act in s.ordinary_acts]
+    acts, frames = s.others_acts, s.others_frames
+    theirs = [f"{person} {frame} {acts[((i * len(frames) + j) * 4 + k) % len(acts)]}"
+              for i, person in enumerate(s.others_people) for j, frame in enumerate(frames) for k in range(4)] \
+        if acts else []
+    return [*mine, *theirs]
 
 
 # the data that decides how a text is prepared (safety.prepare), so a change to it retrains the model
@@ -197,18 +230,23 @@ def build(prepare: Callable[[str], str]) -> Model:
     safe += [features(prepare(t)) for t in (*router_sentences(), *ordinary_sentences(s))]
     model = Model.train(crisis, safe, l2=s.l2, epochs=s.epochs, safe_weight=s.safe_weight)
     model.listed_safe = frozenset(" ".join(w for w in t.split() if w != ",") for t in safe_texts)
+    for kind, files, _limit in s.kinds:
+        positives = [features(prepare(t)) for f in files for t in example_lines(f)]
+        model.kinds[kind] = Model.train(positives, safe, l2=s.l2, epochs=s.epochs, safe_weight=s.safe_weight)
     return model
 
 
 def load(prepare: Callable[[str], str], *, use_cache: bool = True) -> Model:
-    """The model from the cache when the data and code are unchanged, else trained now (about a second) and
+    """The model from the cache when the data and code are unchanged, else trained now (about five seconds) and
     cached. A cache that cannot be read or written only costs the training time."""
     s = settings()
-    path = paths.cache_dir() / f"safety-model-{_fingerprint((*s.crisis_examples, *s.safe_examples))}.json"
+    kind_files = tuple(f for _kind, files, _limit in s.kinds for f in files)
+    path = paths.cache_dir() / f"safety-model-{_fingerprint((*s.crisis_examples, *s.safe_examples, *kind_files))}.json"
     if use_cache:
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            return Model(dict(saved["weights"]), frozenset(saved["listed_safe"]))
+            return Model(dict(saved["weights"]), frozenset(saved["listed_safe"]),
+                         {k: Model(dict(w)) for k, w in (saved.get("kinds") or {}).items()})
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -218,7 +256,8 @@ def load(prepare: Callable[[str], str], *, use_cache: bool = True) -> Model:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"weights": model.weights, "listed_safe": sorted(model.listed_safe)}),
+            tmp.write_text(json.dumps({"weights": model.weights, "listed_safe": sorted(model.listed_safe),
+                                       "kinds": {k: m.weights for k, m in model.kinds.items()}}),
                            encoding="utf-8")
             os.replace(tmp, path)
             for old in path.parent.glob("safety-model-*.json"):

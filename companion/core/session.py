@@ -245,7 +245,7 @@ class Session:
             self._started = True
             self._running = True
         self._t0 = self._clock.now()
-        self._emit("start", exercise=self.exercise.id, title=self.exercise.title)
+        self._emit("start", exercise=self.exercise.id, title=self.exercise.title, kind=self.exercise.kind)
         reason = "finished"
         try:
             self._check()
@@ -455,11 +455,18 @@ class Session:
                 elapsed = self._planned - start
                 if elapsed + step.cycle_seconds / pace / 2 > (minutes_target or 0) * 60:
                     break
+            cycle_start = self._planned
             for n, phase in enumerate(step.phases):
                 self._wait_planned(on_repeat=self._repeat_cue, on_resume=self._repeat_cue)
-                seconds = phase.seconds / self._pace_value()
+                pace = self._pace_value()
+                seconds = phase.seconds / pace
                 due = self._due()
-                self._emit("phase", planned=due, name=phase.name, cycle=cycle, seconds=round(seconds, 4))
+                total = self._planned_cycles(cycle, cycle_start - start, step.cycle_seconds / pace,
+                                             cycles_target, minutes_target)
+                left = (total - cycle) * step.cycle_seconds / pace \
+                    + sum(p.seconds for p in step.phases[n:]) / pace
+                self._emit("phase", planned=due, name=phase.name, cycle=cycle, seconds=round(seconds, 4),
+                           cycles=total, left=round(left, 1))
                 variants = phase.first_cue if cycle == 1 and phase.first_cue else phase.cue
                 if variants:
                     self._cue(self._pick((index, n, variants is phase.first_cue), variants), due)
@@ -467,6 +474,16 @@ class Session:
                     self._last_line = None
                 self._planned += seconds
         self._wait_planned(on_repeat=self._repeat_cue, on_resume=self._repeat_cue)
+
+    @staticmethod
+    def _planned_cycles(cycle: int, elapsed: float, cycle_seconds: float, cycles_target: int | None,
+                        minutes_target: float | None) -> int:
+        """How many cycles the session will breathe at the present pace (`elapsed`: breathing time before
+        this cycle), by the same rule the loop uses to decide whether to start another."""
+        if cycles_target is not None:
+            return cycles_target
+        more = int((((minutes_target or 0) * 60) - elapsed - cycle_seconds / 2) // cycle_seconds)
+        return cycle + max(0, more)
 
     def _repeat_cue(self) -> None:
         if self._last_line:

@@ -4,7 +4,7 @@ sure that is, and whether to act, ask "did you mean …?" or ask again. Never op
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from companion.core.intent import IntentResult
@@ -73,6 +73,7 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
         return Understanding(best_text, best, 1.0, ACT if clear else REPEAT, risk_heard=not clear)
     chosen, score = best, _support(best)
     risky_alternatives, risk = 0, False
+    heard_as: list[IntentResult] = [best]  # the free readings' results, best first: where slots are filled from
     for reading in readings[1:]:
         if reading.source == "grammar" and reading.distance > GRAMMAR_MAX_DISTANCE:
             continue
@@ -81,10 +82,13 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
             risky_alternatives += reading.source != "grammar"
             risk = risk or reading.source == "grammar" or risky_alternatives >= RISK_ALTERNATIVES
             continue
+        if reading.source != "grammar":
+            heard_as.append(result)
         penalty = (GRAMMAR_PENALTY_FIXED + GRAMMAR_PENALTY_SCALE * reading.distance if reading.source == "grammar"
                    else RANK_PENALTY * reading.rank)
         if _support(result) - penalty > score:
             chosen, score = result, _support(result) - penalty
+    chosen = _with_heard_slots(chosen, heard_as)
     confidence = round(min(1.0, max(0.0, score)), 4)
     if chosen.intent == "unknown" or confidence < repeat_below:
         decision = REPEAT
@@ -93,6 +97,15 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
     else:
         decision = ACT
     return Understanding(chosen.text, chosen, confidence, decision, risk)
+
+
+def _with_heard_slots(chosen: IntentResult, heard_as: Sequence[IntentResult]) -> IntentResult:
+    """The chosen meaning with the slots it lacks taken from free readings of the same intent, best first: the
+    companion's own phrase ("can we do four seven eight breathing") never drops the "for ten minutes" that the free
+    decoding heard."""
+    missing = {key: value for result in reversed(heard_as) if result.intent == chosen.intent
+               for key, value in result.slots.items() if key not in chosen.slots}
+    return replace(chosen, slots={**chosen.slots, **missing}) if missing else chosen
 
 
 def _support(result: IntentResult) -> float:

@@ -1,11 +1,13 @@
-"""The history picture: check-ins (how strong, which feeling) and exercises per day, as a PNG via matplotlib.
+"""The history chart: check-ins on one mood scale (good feelings high, hard feelings low, stronger further from
+the middle), and exercises per day with finished and stopped-early counted apart, drawn with matplotlib.
 
-Never needs a display (Agg backend) and never judges: it shows what was recorded, and says so kindly when
-nothing was.
+Never needs a display (Agg canvas, no pyplot) and never judges: it shows what was recorded, and says so kindly
+when nothing was. matplotlib is imported only when a chart is drawn.
 """
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -27,11 +29,36 @@ KIND_COLOURS: dict[str, str] = {
     "connection": "#D55E00",
 }
 EXTRA_COLOURS = ("#F0E442", "#999999", "#882255", "#44AA99", "#117733", "#332288")
-CHECKIN_COLOUR = "#333333"
+GOOD_COLOUR = "#1a8a5a"   # a good feeling's point
+HARD_COLOUR = "#b5471b"   # a hard feeling's point
+OTHER_COLOUR = "#5a6470"  # any other feeling
+LINE_COLOUR = "#b8bec6"
+
+
+@dataclass(frozen=True)
+class ChartColours:
+    """The chart's own colours for a light or a dark window (the kinds keep their colours in both)."""
+
+    background: str
+    text: str
+    muted: str
+    line: str
+    middle: str
+    good: str
+    hard: str
+    other: str
+
+
+LIGHT_CHART = ChartColours("#ffffff", "#222222", "#555555", LINE_COLOUR, "#999999", GOOD_COLOUR, HARD_COLOUR,
+                           OTHER_COLOUR)
+DARK_CHART = ChartColours("#262932", "#eceff3", "#aab2bd", "#5d6470", "#7d8593", "#4cc38a", "#f08a5d", "#aab2bd")
+MOOD_MIDDLE = 5.0
+COLUMN_INCHES = 6.0       # two windows side by side stay under 1280 px at 100 dpi
+DPI = 100
 
 
 class HistorySource(Protocol):
-    """What the picture reads (companion.core.store.Store has these)."""
+    """What the chart reads (companion.core.store.Store has these)."""
 
     def sessions(self, days: int) -> Sequence[Any]: ...
 
@@ -42,19 +69,52 @@ class HistorySource(Protocol):
 class PictureWords:
     title: str
     checkins_axis: str
+    mood_top: str
+    mood_middle: str
+    mood_bottom: str
     sessions_axis: str
+    finished: str
+    stopped: str
+    counts: str
     no_intensity: str
     empty: str
+    good_feelings: tuple[str, ...]
+    hard_feelings: tuple[str, ...]
 
     @classmethod
     def load(cls) -> PictureWords:
         raw = yaml.safe_load(resources.files("companion.data").joinpath("checkins.yaml")
                              .read_text(encoding="utf-8")) or {}
         words = raw.get("history_picture") or {}
-        missing = [f for f in cls.__dataclass_fields__ if not isinstance(words.get(f), str)]
+        lists = ("good_feelings", "hard_feelings")
+        missing = [f for f in cls.__dataclass_fields__
+                   if not (isinstance(words.get(f), list) if f in lists else isinstance(words.get(f), str))]
         if missing:
-            raise ValueError(f"checkins.yaml: history_picture needs the texts {missing}")
-        return cls(**{f: words[f] for f in cls.__dataclass_fields__})
+            raise ValueError(f"checkins.yaml: history_picture needs {missing}")
+        return cls(**{f: tuple(str(x).lower() for x in words[f]) if f in lists else words[f]
+                      for f in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class MoodPoint:
+    """One check-in on the mood scale: `x` where it is drawn (nudged off its neighbours), `at` when it was."""
+
+    at: datetime
+    x: datetime
+    mood: float
+    feeling: str
+    polarity: str  # good | hard | other
+    rated: bool
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """What the chart counts for one window; its caption and bars show exactly these numbers."""
+
+    days: int
+    started: int
+    finished: int
+    checkins: int
 
 
 def kind_colour(kind: str) -> str:
@@ -69,14 +129,74 @@ def local_time(stamp: str | datetime) -> datetime:
     return moment.astimezone().replace(tzinfo=None)
 
 
-def write_history_plot(store: HistorySource, path: Path, days: tuple[int, ...] = (7, 30), *,
-                       now: datetime | None = None) -> Path:
-    """Draws one column per window in `days` (top: check-ins, bottom: exercises per day) and writes a PNG."""
+def polarity(feeling: str | None, words: PictureWords) -> str:
+    name = (feeling or "").strip().lower()
+    if name in words.good_feelings:
+        return "good"
+    if name in words.hard_feelings:
+        return "hard"
+    return "other"
+
+
+def mood_value(feeling: str | None, intensity: int | None, words: PictureWords) -> float:
+    """0 (very low) .. 10 (very good): a good feeling of strength i is 5 + i/2, a hard one 5 - i/2; without a
+    strength, a moderate 2.5 from the middle; any other feeling sits on the middle line."""
+    side = {"good": 1.0, "hard": -1.0}.get(polarity(feeling, words), 0.0)
+    strength = 5.0 if intensity is None else min(10, max(0, int(intensity)))
+    return MOOD_MIDDLE + side * strength / 2
+
+
+def spread(times: list[datetime], gap: timedelta, latest: datetime) -> list[datetime]:
+    """Sorted times moved apart to at least `gap` (later ones pushed right, then back left so none passes
+    `latest`): same-hour points stay readable and never run past the end of today."""
+    xs: list[datetime] = []
+    for t in times:
+        xs.append(t if not xs or t - xs[-1] >= gap else xs[-1] + gap)
+    limit = latest
+    for i in range(len(xs) - 1, -1, -1):
+        xs[i] = min(xs[i], limit)
+        limit = xs[i] - gap
+    return xs
+
+
+def mood_points(rows: list[tuple[datetime, str | None, int | None]], span_days: int, words: PictureWords, *,
+                end: datetime | None = None) -> list[MoodPoint]:
+    """Check-ins as points, in time order; points closer than a small gap (1/40 of the window) are spread
+    apart so none hides another, and none is drawn after `end` (the end of today)."""
+    rows = sorted(rows, key=lambda r: r[0])
+    gap = timedelta(days=span_days) / 40
+    latest = (end or max((r[0] for r in rows), default=datetime.now()) + gap) - gap / 2
+    xs = spread([r[0] for r in rows], gap, latest)
+    return [MoodPoint(at, x, mood_value(feeling, intensity, words), str(feeling or ""), polarity(feeling, words),
+                      intensity is not None) for (at, feeling, intensity), x in zip(rows, xs, strict=True)]
+
+
+def window_counts(store: HistorySource, days: int, *, now: datetime | None = None) -> WindowCounts:
+    """Started / finished exercises and check-ins in the last `days` calendar days (today included)."""
+    now = now or datetime.now()
+    start = datetime.combine(now.date() - timedelta(days=days - 1), datetime.min.time())
+    sessions = [s for s in store.sessions(days) if local_time(s.started_at) >= start]
+    checkins = [c for c in store.checkins(days) if local_time(c.at) >= start]
+    return WindowCounts(days, len(sessions), sum(1 for s in sessions if s.completed), len(checkins))
+
+
+def draw_history(store: HistorySource, days: tuple[int, ...] = (7, 30), *, now: datetime | None = None,
+                 height: float = 7.0, dark: bool = False) -> Any:
+    """The chart as a matplotlib Figure (one column per window in `days`: mood on top, exercises below),
+    `height` inches tall (at 100 dpi) when there is something to show; `dark` for a dark window."""
     import matplotlib
 
-    matplotlib.use("Agg", force=False)  # no display needed; leaves an already chosen backend alone
+    c = DARK_CHART if dark else LIGHT_CHART
+    style = {"figure.facecolor": c.background, "axes.facecolor": c.background, "savefig.facecolor": c.background,
+             "text.color": c.text, "axes.labelcolor": c.text, "axes.edgecolor": c.muted, "xtick.color": c.text,
+             "ytick.color": c.text, "grid.color": c.muted, "legend.labelcolor": c.text, "hatch.color": c.text}
+    with matplotlib.rc_context(style):
+        return _draw(store, days, now, height, c)
+
+
+def _draw(store: HistorySource, days: tuple[int, ...], now: datetime | None, height: float,
+          c: ChartColours) -> Any:
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
 
     if not days or any(int(d) < 1 for d in days):
         raise ValueError(f"days must be one or more positive numbers of days, not {days!r}")
@@ -85,91 +205,132 @@ def write_history_plot(store: HistorySource, path: Path, days: tuple[int, ...] =
     longest = max(days)
     checkins = [(local_time(c.at), c.feeling, c.intensity) for c in store.checkins(longest)]
     sessions = [(local_time(s.started_at), s.kind, bool(s.completed)) for s in store.sessions(longest)]
-
     oldest = datetime.combine(now.date() - timedelta(days=longest - 1), datetime.min.time())
     anything = any(t >= oldest for t, *_ in checkins + sessions)
-    fig = Figure(figsize=(6.5 * len(days), 7.5 if anything else 3.0), dpi=100, layout="constrained")
+    fig = Figure(figsize=(COLUMN_INCHES * len(days) + (1.0 if len(days) == 1 else 0), height if anything else 3.0),
+                 dpi=DPI, layout="constrained")
     grid = fig.subplots(2, len(days), squeeze=False, height_ratios=(3, 2))
-    kinds_shown: set[str] = set()
     for col, span in enumerate(days):
         first_day = now.date() - timedelta(days=span - 1)
         start = datetime.combine(first_day, datetime.min.time())
-        end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
+        end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())  # the end of today
         window_checkins = [c for c in checkins if start <= c[0] < end]
         window_sessions = [s for s in sessions if start <= s[0] < end]
         top, bottom = grid[0][col], grid[1][col]
-        top.set_title(words.title.format(days=span), fontsize=14, loc="left")
         if not window_checkins and not window_sessions:
+            top.set_title(words.title.format(days=span), fontsize=14, loc="left")
             for ax in (top, bottom):
                 ax.set_axis_off()
             top.text(0.5, 0.0, words.empty.format(days=span), ha="center", va="center", fontsize=13,
-                     color="#555555", transform=top.transAxes, wrap=True)
+                     color=c.muted, transform=top.transAxes, wrap=True)
             continue
-        _draw_checkins(top, window_checkins, start, end, words, annotate=span <= 14)
-        kinds_shown |= _draw_sessions(bottom, window_sessions, first_day, span, words)
-    if kinds_shown:
-        handles = [Patch(color=kind_colour(k), label=k) for k in sorted(kinds_shown)]
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(6, len(handles)), frameon=False)
+        finished = sum(1 for s in window_sessions if s[2])
+        top.text(0.0, 1.0, words.counts.format(started=len(window_sessions), finished=finished,
+                                               checkins=len(window_checkins)),
+                 transform=top.transAxes, fontsize=9, color=c.text, va="bottom", ha="left")
+        top.set_title(words.title.format(days=span), fontsize=14, loc="left", pad=18)
+        _draw_moods(top, mood_points(window_checkins, span, words, end=end), start, end, words, c,
+                    annotate=span <= 14)
+        _draw_sessions(bottom, window_sessions, first_day, span, words, c)
+    return fig
+
+
+def render_history_png(store: HistorySource, days: tuple[int, ...] = (7,), *, now: datetime | None = None,
+                       height: float = 7.0, dark: bool = False) -> bytes:
+    """The chart as PNG bytes (what the history window shows)."""
+    fig = draw_history(store, days, now=now, height=height, dark=dark)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def write_history_plot(store: HistorySource, path: Path, days: tuple[int, ...] = (7, 30), *,
+                       now: datetime | None = None) -> Path:
+    """Draws the chart for each window in `days` side by side and writes a PNG (`companion history --plot`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    draw_history(store, days, now=now).savefig(path, format="png")
     return path
 
 
-def _draw_checkins(ax: Any, rows: list[tuple[datetime, str | None, int | None]], start: datetime,
-                   end: datetime, words: PictureWords, *, annotate: bool) -> None:
-    rated = sorted((t, f, i) for t, f, i in rows if i is not None)
-    unrated = [(t, f) for t, f, i in rows if i is None]
-    if rated:
-        ax.plot([r[0] for r in rated], [r[2] for r in rated], "-o", color=CHECKIN_COLOUR, lw=1.2, ms=6,
-                alpha=0.85)
-        if annotate:
-            for t, feeling, intensity in rated:
-                if feeling:
-                    ax.annotate(str(feeling), (t, intensity), textcoords="offset points", xytext=(0, 7),
-                                ha="center", fontsize=8, color="#333333")
-    if unrated:
-        ax.plot([u[0] for u in unrated], [-0.6] * len(unrated), "d", color="#777777", ms=6,
+def _draw_moods(ax: Any, points: list[MoodPoint], start: datetime, end: datetime, words: PictureWords,
+                c: ChartColours, *, annotate: bool) -> None:
+    ax.axhspan(MOOD_MIDDLE, 10.4, color=c.good, alpha=0.06, lw=0)
+    ax.axhspan(-0.4, MOOD_MIDDLE, color=c.hard, alpha=0.06, lw=0)
+    ax.axhline(MOOD_MIDDLE, color=c.middle, lw=0.8, ls="--")
+    if len(points) > 1:
+        ax.plot([p.x for p in points], [p.mood for p in points], "-", color=c.line, lw=1, zorder=1)
+    colours = {"good": c.good, "hard": c.hard, "other": c.other}
+    for i, p in enumerate(points):
+        colour = colours[p.polarity]
+        ax.plot([p.x], [p.mood], "o", ms=8, zorder=3, color=colour,
+                markerfacecolor=colour if p.rated else c.background, markeredgewidth=2)
+        if annotate and p.feeling:
+            below = (i % 2 == 1 and p.mood >= 1.0) or p.mood > 9.0
+            ax.annotate(p.feeling, (p.x, p.mood), textcoords="offset points", xytext=(0, -14 if below else 9),
+                        ha="center", fontsize=8, color=colour)
+    if any(not p.rated for p in points):
+        ax.plot([], [], "o", color=c.other, markerfacecolor=c.background, markeredgewidth=2,
                 label=words.no_intensity)
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
-    ax.set_ylim(-1.2, 11)
-    ax.set_yticks(range(0, 11, 2))
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_ylim(-0.4, 10.4)
+    ax.set_yticks([0, MOOD_MIDDLE, 10], [words.mood_bottom, words.mood_middle, words.mood_top])
     ax.set_xlim(start, end)
     ax.set_ylabel(words.checkins_axis)
-    ax.grid(axis="y", alpha=0.3)
-    _date_axis(ax, (end - start).days)
+    _day_axis(ax, start.date(), (end - start).days)
 
 
 def _draw_sessions(ax: Any, rows: list[tuple[datetime, str, bool]], first_day: date, span: int,
-                   words: PictureWords) -> set[str]:
-    per_day: dict[str, Counter[date]] = defaultdict(Counter)
-    for started, kind, _completed in rows:
-        per_day[kind][started.date()] += 1
+                   words: PictureWords, c: ChartColours) -> None:
+    """Stacked bars per day: each kind's finished exercises solid, its stopped-early ones hatched on top."""
+    from matplotlib.patches import Patch
+
+    per_day: dict[tuple[str, bool], Counter[date]] = defaultdict(Counter)
+    for started, kind, completed in rows:
+        per_day[(kind, completed)][started.date()] += 1
     day_list = [first_day + timedelta(days=i) for i in range(span)]
     x = [datetime.combine(d, datetime.min.time()) + timedelta(hours=12) for d in day_list]
     bottom = [0] * span
-    for kind in sorted(per_day):
-        heights = [per_day[kind][d] for d in day_list]
-        ax.bar(x, heights, width=0.8, bottom=bottom, color=kind_colour(kind), label=kind)
-        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    kinds = sorted({k for k, _ in per_day})
+    for completed in (True, False):
+        for kind in kinds:
+            heights = [per_day[(kind, completed)][d] for d in day_list]
+            if not any(heights):
+                continue
+            colour = kind_colour(kind)
+            if completed:
+                ax.bar(x, heights, width=0.7, bottom=bottom, color=colour)
+            else:
+                ax.bar(x, heights, width=0.7, bottom=bottom, facecolor=c.background, edgecolor=colour, hatch="///",
+                       lw=1.2)
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     top = max(bottom) if bottom else 0
     ax.set_ylim(0, max(3, top + 1))
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlim(datetime.combine(first_day, datetime.min.time()),
-                datetime.combine(first_day + timedelta(days=span), datetime.min.time()))
+    start = datetime.combine(first_day, datetime.min.time())
+    ax.set_xlim(start, start + timedelta(days=span))
     ax.set_ylabel(words.sessions_axis)
     ax.grid(axis="y", alpha=0.3)
-    _date_axis(ax, span)
-    return set(per_day)
+    _day_axis(ax, first_day, span)
+    handles = [Patch(color=kind_colour(k), label=k) for k in kinds]
+    handles.append(Patch(facecolor=c.muted, label=words.finished))
+    handles.append(Patch(facecolor=c.background, edgecolor=c.muted, hatch="///", label=words.stopped))
+    ax.legend(handles=handles, loc="upper left", fontsize=8, frameon=False, ncols=min(4, len(handles)))
 
 
-def _date_axis(ax: Any, span_days: int) -> None:
+def _day_axis(ax: Any, first_day: date, span_days: int) -> None:
+    """One label per day at its middle (never a label for tomorrow), a faint line between days."""
     import matplotlib.dates as mdates
 
+    step = 1 if span_days <= 10 else max(1, span_days // 8)
+    middles = [datetime.combine(first_day + timedelta(days=i), datetime.min.time()) + timedelta(hours=12)
+               for i in range(span_days - 1, -1, -step)]  # counted back from today, so today is labelled
+    ax.set_xticks(sorted(middles))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b" if span_days <= 10 else "%d %b"))
+    ax.tick_params(axis="x", which="major", length=0 if span_days <= 10 else 3, labelsize=8)
     if span_days <= 10:
-        ax.xaxis.set_major_locator(mdates.DayLocator())
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b"))
-    else:
-        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, span_days // 8)))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    ax.tick_params(axis="x", labelsize=8)
+        midnights = [datetime.combine(first_day + timedelta(days=i), datetime.min.time())
+                     for i in range(1, span_days)]
+        ax.set_xticks(midnights, minor=True)
+        ax.tick_params(axis="x", which="minor", length=0)
+        ax.grid(axis="x", which="minor", alpha=0.25)

@@ -85,11 +85,12 @@ class Notifier:
 
     def notify(self, title: str, body: str, actions: Mapping[str, str] | None = None, *,
                timeout_ms: int = -1, replaces: int = 0, icon: str = "") -> int | None:
-        """Shows a notification; `actions` maps keys to button labels (dropped where there are no buttons).
-        Returns the server's id, or None when the server refused (logged)."""
+        """Shows a notification; `actions` maps keys to button labels. Where the server has no buttons only the
+        "default" action (a click on the bubble) is sent. Returns the server's id, or None when the server
+        refused (logged)."""
         flat: list[str] = []
-        if actions and self.supports_actions:
-            for key, label in actions.items():
+        for key, label in (actions or {}).items():
+            if self.supports_actions or key == "default":
                 flat += [key, label]
         hints = {"category": ("s", "presence"), "urgency": ("y", 1)}
         if "body" not in self.capabilities:

@@ -1,34 +1,23 @@
-"""Visual breathing pacer: a small always-on-top Tk window whose circle follows the session's phase events.
+"""The breathing picture inside the companion window: a circle that follows the session's phase events (or, in
+reduced-motion mode, keeps its size and changes colour and counts down), the phase word, and the pattern's
+progress (breath n of m, time left).
 
-It animates from each phase's planned start on the session's own monotonic clock, so picture and voice share
-one timeline; it never paces anything itself and only runs on the Tk (main) thread.
+It animates from each phase's planned start on the session's own monotonic clock, so picture and voice share one
+timeline; it never paces anything itself, and its Tk part only runs on the Tk (main) thread.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 import math
-import queue
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from companion.core.events import Event
-from companion.desktop import texts
 
-log = logging.getLogger(__name__)
-
-FRAME_MS = 33        # ~30 frames per second while a session runs
-IDLE_POLL_MS = 200   # queue polling when nothing animates (keeps idle CPU near zero)
-HIDE_AFTER_END_MS = 2500
-SIZE = 220
-R_MIN, R_MAX = 30.0, 95.0
-CIRCLE_COLOUR = "#3cb4a0"
-BACKGROUND = "#1e1e28"
+R_MIN_SHARE = 0.3    # smallest circle as a share of the largest
+BAND_SHARE = 0.18    # the phase word's band under the circle, as a share of the canvas height
+MIN_BAND = 30
+REDUCED_LEVEL = 0.85  # the circle's fixed size in reduced-motion mode
 
 
 @dataclass(frozen=True)
@@ -63,15 +52,21 @@ def phase_level(name: str, progress: float, level_at_start: float) -> float:
     return level_at_start  # hold keeps the size the previous phase ended at
 
 
-def level_to_radius(level: float) -> float:
-    return R_MIN + (R_MAX - R_MIN) * level
+def level_to_radius(level: float, r_min: float, r_max: float) -> float:
+    return r_min + (r_max - r_min) * level
+
+
+def clock_text(seconds: float) -> str:
+    """Seconds as m:ss (rounded up, so the last second reads 0:01, not 0:00)."""
+    whole = max(0, math.ceil(seconds - 1e-6))
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 class PacerModel:
     """The timeline state behind the circle, free of Tk so it can be tested with explicit times.
 
     Times are absolute monotonic seconds; `t0` is the session start on that clock (taken when the `start`
-    event arrived, minus its `t`).
+    event arrived, minus its `t`). A `start` clears everything from the session before (no stale frame).
     """
 
     def __init__(self) -> None:
@@ -103,8 +98,10 @@ class PacerModel:
                 self.t0 = arrived - event.t
             planned = event.planned if event.planned is not None else event.t
             self._level_at_phase_start = self._level
-            self.phase = {"name": str(event.data.get("name", "")), "cycle": int(event.data.get("cycle", 0)),
-                          "planned": float(planned), "seconds": float(event.data.get("seconds", 0.0))}
+            data = event.data
+            self.phase = {"name": str(data.get("name", "")), "cycle": int(data.get("cycle", 0)),
+                          "planned": float(planned), "seconds": float(data.get("seconds", 0.0)),
+                          "cycles": data.get("cycles"), "left": data.get("left")}
             self.shift = 0.0
             self._phase_shown = False
         elif kind == "say" or (kind == "caption" and event.data.get("who") == "companion"
@@ -120,165 +117,186 @@ class PacerModel:
             self.running = False
             self.paused_at = None
 
-    def level(self, now: float) -> float:
-        """The circle level at monotonic time `now`; records a phase's first drawn frame in `animated`."""
+    def elapsed(self, now: float) -> float | None:
+        """Seconds into the current phase at `now` (frozen while paused); None before it starts."""
         if self.phase is None or self.t0 is None:
-            return self._level
+            return None
         if self.paused_at is not None:
             now = self.paused_at
         elapsed = now - (self.t0 + self.phase["planned"] + self.shift)
-        if elapsed < 0:  # the event arrived a touch early: hold the previous picture until the phase starts
-            return self._level
+        return None if elapsed < 0 else elapsed
+
+    def level(self, now: float) -> float:
+        """The circle level at monotonic time `now`; records a phase's first drawn frame in `animated`."""
+        elapsed = self.elapsed(now)
+        if elapsed is None or self.phase is None or self.t0 is None:
+            return self._level  # the event arrived a touch early: hold the previous picture until it starts
         if not self._phase_shown:
             self._phase_shown = True
+            shown_at = now if self.paused_at is None else self.paused_at
             self.animated.append(AnimatedPhase(self.phase["name"], self.phase["cycle"], self.phase["planned"],
-                                               self.phase["seconds"], round(now - self.t0, 4)))
+                                               self.phase["seconds"], round(shown_at - self.t0, 4)))
         seconds = self.phase["seconds"]
         progress = 1.0 if seconds <= 0 else elapsed / seconds
         self._level = phase_level(self.phase["name"], min(1.0, progress), self._level_at_phase_start)
         return self._level
 
+    @property
+    def last_level(self) -> float:
+        """The level of the last drawn frame (for a redraw without time passing, e.g. a resize)."""
+        return self._level
 
-class PacerWindow:
-    """The Tk window. Construct and drive it on the main thread; feed it with `submit` from any thread.
+    def phase_left(self, now: float) -> float | None:
+        """Seconds left in the current phase."""
+        elapsed = self.elapsed(now)
+        if elapsed is None or self.phase is None:
+            return None
+        return max(0.0, self.phase["seconds"] - elapsed)
 
-    `actions` maps "pause", "resume", "stop" to callables run when the buttons are pressed. When `log_path`
-    is given, every animated phase is appended to it as a JSON line (for tests and benchmarks).
+    def session_left(self, now: float) -> float | None:
+        """Seconds of breathing left (from the phase event's `left`), None when the event did not say."""
+        elapsed = self.elapsed(now)
+        if self.phase is None or self.phase.get("left") is None:
+            return None
+        return max(0.0, float(self.phase["left"]) - (elapsed or 0.0))
+
+
+def fit_font(tk_font: Any, text: str, width: float, height: float, largest: int, smallest: int = 7) -> int:
+    """The largest font size (points, from `largest` down) at which every line of `text` fits width × height."""
+    lines = text.split("\n") or [""]
+    size = largest
+    while size > smallest:
+        tk_font.configure(size=size)
+        widest = max(tk_font.measure(line) for line in lines)
+        tall = tk_font.metrics("linespace") * len(lines)
+        if widest <= width and tall <= height:
+            break
+        size -= 1
+    tk_font.configure(size=size)
+    return size
+
+
+class PacerView:
+    """The breathing canvas (circle + phase word + countdown) and its progress line, inside `parent`.
+
+    Drive it with `draw(now)` from the window's frame tick; `reset()` on a new session.
     """
 
-    def __init__(self, actions: dict[str, Callable[[], None]], *, log_path: Path | None = None,
-                 root: Any = None) -> None:
+    def __init__(self, parent: Any, model: PacerModel, theme: Any, words: dict[str, Any], *,
+                 reduced_motion: bool = False) -> None:
         import tkinter as tk
+        import tkinter.font as tkfont
 
-        self._tk = tk
-        self.model = PacerModel()
-        self.queue: queue.Queue[tuple[str, Any, float]] = queue.Queue()
-        self._actions = actions
-        self._log_path = log_path
-        self._logged = 0
-        self._hide_job: str | None = None
-        self._closed = False
-        words = texts()["pacer"]
-        self._words = words
-        self.root = root if root is not None else tk.Tk(className="companion")
-        self.win = self.root if root is None else tk.Toplevel(self.root)
-        self.win.title(words["title"])
-        self.win.configure(bg=BACKGROUND)
-        self.win.geometry(f"{SIZE}x{SIZE + 110}+40+60")
-        self.win.resizable(False, False)
-        self.win.attributes("-topmost", True)
-        self.win.protocol("WM_DELETE_WINDOW", self._hide)
-        self.canvas = tk.Canvas(self.win, width=SIZE, height=SIZE, bg=BACKGROUND, highlightthickness=0)
-        self.canvas.pack()
-        c = SIZE / 2
-        self.circle = self.canvas.create_oval(c - R_MIN, c - R_MIN, c + R_MIN, c + R_MIN,
-                                              fill=CIRCLE_COLOUR, outline="")
-        self.phase_text = self.canvas.create_text(c, c, text="", fill="white", font=("TkDefaultFont", 12))
-        self.caption = tk.Label(self.win, text="", wraplength=SIZE - 10, bg=BACKGROUND, fg="white",
-                                justify="center", height=3)
-        self.caption.pack(fill="x")
-        bar = tk.Frame(self.win, bg=BACKGROUND)
-        bar.pack()
-        self.pause_button = tk.Button(bar, text=words["pause"], command=self._pause_clicked)
-        self.pause_button.pack(side="left", padx=4, pady=4)
-        self.stop_button = tk.Button(bar, text=words["stop"], command=lambda: self._act("stop"))
-        self.stop_button.pack(side="left", padx=4, pady=4)
-        self.radius = R_MIN
-        self.win.withdraw()
-        self._tick_job = self.root.after(IDLE_POLL_MS, self._tick)
+        self.model = model
+        self.theme = theme
+        self.words = words
+        self.reduced_motion = reduced_motion
+        self.frame = tk.Frame(parent, bg=theme.background)
+        self.progress = tk.Label(self.frame, text="", bg=theme.background, fg=theme.muted,
+                                 font=("TkDefaultFont", 11))
+        self.progress.pack(side="top", fill="x", pady=(2, 0))
+        self.canvas = tk.Canvas(self.frame, width=320, height=300, bg=theme.background, highlightthickness=0)
+        self.canvas.pack(side="top", fill="both", expand=True)
+        self.word_font = tkfont.Font(family="TkDefaultFont", size=18, weight="bold")
+        self.count_font = tkfont.Font(family="TkDefaultFont", size=28, weight="bold")
+        self.circle = self.canvas.create_oval(0, 0, 1, 1, fill=theme.phase["inhale"], outline="")
+        self.count_text = self.canvas.create_text(0, 0, text="", fill=theme.phase_text["inhale"],
+                                                  font=self.count_font)
+        self.phase_text = self.canvas.create_text(0, 0, text="", fill=theme.text, font=self.word_font)
+        self.radius = 0.0
+        self.fill = theme.phase["inhale"]
+        self._shown: dict[str, str] = {}
+        self._started = False
+        self.canvas.bind("<Configure>", lambda _e: self._relayout())
 
-    # --- feeding (any thread) -------------------------------------------------------------------------
-    def submit(self, event: Event) -> None:
-        """Bus listener: stamps arrival on the monotonic clock here, on the emitting thread, then queues."""
-        if event.kind in {"start", "phase", "say", "caption", "pause", "resume", "end"}:
-            self.queue.put(("event", event, time.monotonic()))
+    # --- geometry ----------------------------------------------------------------------------------------
+    def geometry(self) -> tuple[float, float, float, float, float, float]:
+        """(centre x, centre y, smallest radius, largest radius, band top, band height) for the canvas now."""
+        w = max(60, self.canvas.winfo_width())
+        h = max(80, self.canvas.winfo_height())
+        band = max(MIN_BAND, h * BAND_SHARE)
+        r_max = max(20.0, min(w, h - band) / 2 - 8)
+        return w / 2, (h - band) / 2, r_max * R_MIN_SHARE, r_max, h - band, band
 
-    def call_soon(self, fn: Callable[[], None]) -> None:
-        """Runs `fn` on the Tk thread at the next tick (how other threads reach Tk)."""
-        self.queue.put(("call", fn, time.monotonic()))
+    def phase_box(self) -> tuple[float, float, float, float]:
+        """The box the phase word must stay inside: the band under the circle."""
+        w = max(60, self.canvas.winfo_width())
+        _, _, _, _, top, band = self.geometry()
+        return 6.0, top, w - 6.0, top + band
 
-    # --- Tk thread ------------------------------------------------------------------------------------
-    def _act(self, name: str) -> None:
-        fn = self._actions.get(name)
-        if fn is not None:
-            fn()
+    def _relayout(self) -> None:
+        self._shown.clear()
+        self.draw(None)
 
-    def _pause_clicked(self) -> None:
-        self._act("resume" if self.model.paused_at is not None else "pause")
+    def reset(self) -> None:
+        """A new session: small circle, "Get ready", no count (never the last session's frame)."""
+        self._shown.clear()
+        self._started = False
+        self.progress.configure(text="")
+        self.draw(None)
 
-    def _hide(self) -> None:
-        self._hide_job = None
-        self.win.withdraw()
+    # --- drawing -----------------------------------------------------------------------------------------
+    def _set_text(self, item: int, key: str, text: str, font: Any, box: tuple[float, float], largest: int) -> None:
+        if self._shown.get(key) == text:
+            return
+        self._shown[key] = text
+        fit_font(font, text, box[0], box[1], largest)
+        self.canvas.itemconfigure(item, text=text)
 
-    def show(self) -> None:
-        if self._hide_job is not None:
-            self.root.after_cancel(self._hide_job)
-            self._hide_job = None
-        self.win.deiconify()
-        self.win.lift()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                what, item, arrived = self.queue.get_nowait()
-            except queue.Empty:
-                return
-            if what == "call":
-                try:
-                    item()
-                except Exception:
-                    log.exception("pacer call failed")
-                continue
-            event: Event = item
-            self.model.on_event(event, arrived)
-            if event.kind == "start":
-                self.show()
-            elif event.kind == "pause":
-                self.pause_button.configure(text=self._words["resume"])
-                self.canvas.itemconfigure(self.phase_text, text=self._words["paused"])
-            elif event.kind == "resume":
-                self.pause_button.configure(text=self._words["pause"])
-            elif event.kind == "end":
-                self.pause_button.configure(text=self._words["pause"])
-                self._hide_job = self.root.after(HIDE_AFTER_END_MS, self._hide)
-
-    def _draw(self) -> None:
-        level = self.model.level(time.monotonic())
-        r = level_to_radius(level)
+    def draw(self, now: float | None) -> None:
+        """One frame at monotonic `now` (None: redraw what is there, e.g. after a resize)."""
+        m = self.model
+        cx, cy, r_min, r_max, top, band = self.geometry()
+        phase = m.phase
+        name = phase["name"] if phase is not None else "inhale"
+        level = m.level(now) if now is not None else m.last_level
+        if self.reduced_motion:
+            r = level_to_radius(REDUCED_LEVEL, r_min, r_max)
+        else:
+            r = level_to_radius(level, r_min, r_max)
         self.radius = r
-        c = SIZE / 2
-        self.canvas.coords(self.circle, c - r, c - r, c + r, c + r)
-        phase = self.model.phase
-        if phase is not None and self.model.paused_at is None:
-            self.canvas.itemconfigure(self.phase_text, text=self._words["phases"].get(phase["name"], ""))
-        self.caption.configure(text=self.model.caption)
-        self._flush_log()
+        self.canvas.coords(self.circle, cx - r, cy - r, cx + r, cy + r)
+        if now is not None:
+            self._started = phase is not None and m.elapsed(now) is not None
+        started = phase is not None and self._started
+        fill = self.theme.phase.get(name, self.theme.accent) if started or not self.reduced_motion \
+            else self.theme.phase["rest"]
+        if fill != self.fill:
+            self.fill = fill
+            self.canvas.itemconfigure(self.circle, fill=fill)
+            self.canvas.itemconfigure(self.count_text, fill=self.theme.phase_text.get(name, self.theme.text))
+        # the phase word, in the band under the circle
+        if m.paused_at is not None:
+            word = self.words["paused"]
+        elif phase is None or not started:
+            word = self.words["ready"] if m.running else ""
+        else:
+            word = self.words["phases"].get(name, "")
+        self.canvas.coords(self.phase_text, cx, top + band / 2)
+        w = max(60, self.canvas.winfo_width())
+        self._set_text(self.phase_text, "word", word, self.word_font, (w - 16, band - 4), 22)
+        # the seconds left in this phase, inside the circle in reduced-motion mode (text instead of motion)
+        count = ""
+        if self.reduced_motion and now is not None and started and m.running:
+            left = m.phase_left(now)
+            count = str(max(1, math.ceil(left - 1e-6))) if left is not None else ""
+        self.canvas.coords(self.count_text, cx, cy)
+        self._set_text(self.count_text, "count", count, self.count_font, (r * 1.3, r * 1.3), 40)
+        if now is not None:
+            self._draw_progress(now)
 
-    def _flush_log(self) -> None:
-        new = self.model.animated[self._logged:]
-        if not new:
+    def _draw_progress(self, now: float) -> None:
+        m = self.model
+        phase = m.phase
+        if phase is None or not m.running:
             return
-        self._logged += len(new)
-        if self._log_path is not None:
-            with self._log_path.open("a", encoding="utf-8") as f:
-                for entry in new:  # rounded like Event.to_json, so lines compare with an --events file
-                    f.write(json.dumps({**asdict(entry), "planned": round(entry.planned, 4)}) + "\n")
-
-    def _tick(self) -> None:
-        if self._closed:
-            return
-        self._drain()
-        animating = self.model.running  # frame rate for the whole session, so a phase shows within a frame
-        if self.model.phase is not None:
-            self._draw()
-            if not self.model.running:
-                self.model.phase = None  # the session ended: keep the last picture, stop redrawing
-        self._tick_job = self.root.after(FRAME_MS if animating else IDLE_POLL_MS, self._tick)
-
-    def close(self) -> None:
-        self._closed = True
-        if self._tick_job is not None:
-            with contextlib.suppress(Exception):
-                self.root.after_cancel(self._tick_job)
-        if self.win is not self.root:
-            self.win.destroy()
+        parts: list[str] = []
+        if phase.get("cycles"):
+            parts.append(self.words["breath_of"].format(n=phase["cycle"], total=phase["cycles"]))
+        left = m.session_left(now)
+        if left is not None:
+            parts.append(self.words["time_left"].format(time=clock_text(left)))
+        text = " · ".join(parts)
+        if self._shown.get("progress") != text:
+            self._shown["progress"] = text
+            self.progress.configure(text=text)

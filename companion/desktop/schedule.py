@@ -385,6 +385,7 @@ class CheckinTexts:
     bodies: tuple[str, ...]
     actions: dict[str, str]
     snoozed: dict[str, str]
+    click_bodies: tuple[str, ...] = ()  # where notifications have no buttons: "click here to check in"
 
     @classmethod
     def load(cls) -> CheckinTexts:
@@ -400,7 +401,9 @@ class CheckinTexts:
 
         return cls(questions=lines("questions"), titles=lines("notification_titles"),
                    bodies=lines("notification_bodies"), actions=dict(raw.get("actions") or {}),
-                   snoozed=dict(raw.get("snoozed") or {}))
+                   snoozed=dict(raw.get("snoozed") or {}),
+                   click_bodies=lines("notification_bodies_click") if "notification_bodies_click" in raw
+                   else lines("notification_bodies"))
 
     def pick(self, which: str, turn: int) -> str:
         items: tuple[str, ...] = getattr(self, which)

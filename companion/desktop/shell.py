@@ -6,16 +6,19 @@ Each part that cannot work here is reported once and left out; the shell never p
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import queue
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from companion.core.events import Event
 from companion.desktop import hotkey as hotkey_mod
 from companion.desktop import message, texts
 from companion.desktop.icons import icon_state
+from companion.desktop.tray import MenuState
 from companion.instance import InstanceServer
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,7 @@ class ShellOptions:
     instance: bool = True
     pacer_log: Path | None = None
     hotkey_debounce: float = hotkey_mod.DEFAULT_DEBOUNCE
+    release_after: float = 60.0  # seconds of idle after which what listening loaded is freed
 
 
 @dataclass
@@ -77,6 +82,8 @@ class DesktopShell:
         self._notify_turn = 0
         self.server: InstanceServer | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.settings_window: Any = None  # the Settings window while it is open (Tk thread only)
+        self._idle_timer: threading.Timer | None = None
 
     # --- the worker: one place where app commands run ------------------------------------------------------
     def _mark(self, what: str) -> None:
@@ -91,6 +98,7 @@ class DesktopShell:
             self.quit()
             return
         self._attach_app()
+        trim_memory()  # what building the app freed (a first run's model training) goes back to the system
         self._mark("app_ready")
         self.app_ready.set()
         while True:
@@ -120,6 +128,7 @@ class DesktopShell:
     def _attach_app(self) -> None:
         bus = self.app.bus
         self._unsubscribe.append(bus.subscribe(self._on_event))
+        self._unsubscribe.append(bus.subscribe(self._watch_idle))
         if self.pacer is not None:
             self._unsubscribe.append(bus.subscribe(self.pacer.submit))
         if self.options.scheduler:
@@ -129,6 +138,26 @@ class DesktopShell:
     def _on_event(self, event: Event) -> None:
         if event.kind == "state":
             self._refresh_look()
+
+    def _watch_idle(self, event: Event) -> None:
+        """After `release_after` seconds of idle, what listening loaded (recognizers, VAD: 150 MB and more) is
+        freed; the next Talk loads it again. Any other state cancels the countdown."""
+        if event.kind != "state":
+            return
+        timer, self._idle_timer = self._idle_timer, None
+        if timer is not None:
+            timer.cancel()
+        if event.data.get("state") == "idle" and not self._quit.is_set():
+            timer = threading.Timer(self.options.release_after, lambda: self.submit(self._release_idle))
+            timer.daemon = True
+            timer.start()
+            self._idle_timer = timer
+
+    def _release_idle(self) -> None:
+        release = getattr(self.app, "release_idle", None)
+        if release is not None and getattr(self.app, "state", "") == "idle" and release():
+            trim_memory()
+            log.info("idle: released the recognizers (they load again on the next Talk)")
 
     # --- user actions --------------------------------------------------------------------------------------
     def action(self, name: str) -> None:
@@ -158,6 +187,8 @@ class DesktopShell:
             app.start_exercise(kind)
             return app.talk(listen_first=False)
         if kind == "talk":
+            if self.pacer is not None:
+                self.pacer.call_soon(self.pacer.open_talk)
             return app.talk()
         if kind == "check_in":
             app.check_in(source="click")
@@ -174,19 +205,36 @@ class DesktopShell:
         if kind == "history":
             return self._show_history()
         if kind == "voice":
-            return app.say(voice_info())
+            info = voice_info()
+            if self.pacer is None:
+                return app.say(info)
+            from companion.desktop.panels import download_choice
+
+            choice = download_choice()
+            self.pacer.call_soon(lambda: self.pacer.open_voice_info(info, choice))
+            return app.say(info.split(". ")[0].rstrip(".") + ".")  # the first sentence aloud; all of it shown
         raise ValueError(f"unknown action {name!r}")
 
     def _show_history(self) -> Any:
-        """The history picture (companion.desktop.history_plot) opened in the image viewer; spoken summary
-        where the picture cannot be drawn."""
+        """The history window (companion.desktop.history_window; charts drawn here on the worker, which owns the
+        store, and matplotlib loaded only now); without a window the picture goes to a file and the image viewer;
+        the spoken summary where no chart can be drawn."""
         store = getattr(self.app, "store", None)
         try:
             from companion.core.paths import data_dir
-            from companion.desktop.history_plot import write_history_plot
+            from companion.desktop.history_plot import render_history_png, write_history_plot
 
             if store is None:
                 raise RuntimeError("no history store")
+            window = self.pacer
+            if window is not None:
+                from companion.desktop.history_window import SPANS, HistoryWindow
+
+                dark = window.theme.name == "dark"
+                pictures = {days: render_history_png(store, (days,), height=6.4, dark=dark) for days in SPANS}
+                window.call_soon(lambda: setattr(window, "history", HistoryWindow(window.root, window.theme,
+                                                                                  pictures)))
+                return pictures
             path = write_history_plot(store, data_dir() / "history.png")
         except Exception as exc:
             log.info("history picture unavailable (%s); asking for the spoken summary", exc)
@@ -196,11 +244,42 @@ class DesktopShell:
         return path
 
     def _open_settings(self) -> None:
-        from companion.core.config import ensure_config_file
+        """The Settings window (companion.desktop.settings) on the Tk thread; the raw file where there is no
+        window (no Tk, `--no-pacer`)."""
+        if getattr(self.pacer, "root", None) is None:
+            from companion.core.config import ensure_config_file
 
-        path = ensure_config_file()
-        self._notice(message("settings_opened", path=str(path)))
-        _open_file(path)
+            path = ensure_config_file()
+            self._notice(message("settings_opened", path=str(path)))
+            _open_file(path)
+            return
+        self._on_tk(self._show_settings_window)
+
+    def _on_tk(self, fn: Callable[[], Any]) -> None:
+        call_soon = getattr(self.pacer, "call_soon", None)
+        if call_soon is not None:
+            call_soon(fn)
+        else:
+            self.pacer.root.after(0, fn)
+
+    def _show_settings_window(self) -> None:
+        """On the Tk thread: brings the open Settings window forward, or opens one."""
+        win = self.settings_window
+        if win is not None and win.alive:
+            win.show()
+            return
+        from companion.desktop.settings import SettingsWindow
+
+        self.settings_window = SettingsWindow(self.pacer.root, on_saved=self._settings_saved, open_file=_open_file)
+
+    def _settings_saved(self, config: Any) -> None:
+        """Check-in times apply at once; the rest (voice, hotkey) when the companion next starts."""
+        sched = self.scheduler
+        if sched is not None:
+            from companion.desktop.schedule import CheckinSettings
+
+            sched.update_settings(CheckinSettings.from_config(config))
+        self._refresh_look()
 
     def hotkey_pressed(self) -> None:
         """On pynput's thread, already debounced: hand the toggle to the worker and return at once."""
@@ -211,8 +290,8 @@ class DesktopShell:
         """The instance server's handler: commands from a second `companion …`."""
         cmd = str(command.get("cmd", ""))
         if cmd == "show":
-            if self.pacer is not None:
-                self.pacer.call_soon(self.pacer.show)
+            return {"ok": True, "shown": self.show(), "status": self.describe()}
+        if cmd == "status":
             return {"ok": True, "status": self.describe()}
         if cmd == "quit":
             self.quit()
@@ -231,10 +310,26 @@ class DesktopShell:
         reply = self.submit(lambda: handler(command), wait=10.0)
         return reply if isinstance(reply, dict) else {"ok": False, "error": "the companion did not answer"}
 
+    def show(self) -> str:
+        """A second launch: the companion window brought forward, else the tray menu opened, else a
+        notification saying where the companion is. Returns which ("window", "menu", "notification", "")."""
+        pacer = self.pacer
+        if pacer is not None and callable(getattr(pacer, "show", None)):
+            self._on_tk(pacer.show)
+            return "window"
+        if self.tray is not None and self.tray.open_menu():
+            return "menu"
+        notifier = self._notifier()
+        if notifier is not None:
+            notifier.notify(texts()["tray"]["title"], message("running"))
+            return "notification"
+        return ""
+
     def describe(self) -> dict[str, Any]:
         s = self.status
         return {"tray": s.tray, "hotkey": s.hotkey, "pacer": s.pacer, "scheduler": s.scheduler,
-                "state": getattr(self.app, "state", "starting"), "pid": os.getpid(), "timings": s.timings}
+                "state": getattr(self.app, "state", "starting"), "pid": os.getpid(), "timings": s.timings,
+                "tooltip": self.tray.tooltip_shown() if self.tray is not None else None}
 
     # --- parts ---------------------------------------------------------------------------------------------
     def _checkins_off(self) -> bool:
@@ -245,11 +340,27 @@ class DesktopShell:
         config = getattr(app, "config", None)
         return bool(config is not None and not getattr(getattr(config, "checkins", None), "enabled", True))
 
+    def menu_state(self) -> MenuState:
+        """What the tray shows now: the look, the session (running or paused) and the check-ins' pause."""
+        app = self.app
+        state = getattr(app, "state", "idle") if app is not None else "idle"
+        session = bool(app is not None and getattr(app, "session_running", False))
+        sched = self.scheduler
+        until = sched.paused_until if sched is not None else None
+        if until is not None and until <= datetime.now(until.tzinfo):
+            until = None  # over; the scheduler notices at its next look
+        if sched is not None:
+            enabled = bool(sched.settings.enabled)
+        else:
+            config = getattr(app, "config", None)
+            enabled = bool(getattr(getattr(config, "checkins", None), "enabled", True))
+        return MenuState(look=icon_state(state, checkins_off=self._checkins_off()), session=session,
+                         paused=state == "paused", checkins_paused_until=until, checkins_enabled=enabled)
+
     def _refresh_look(self) -> None:
         if self.tray is None:
             return
-        state = getattr(self.app, "state", "idle") if self.app is not None else "idle"
-        self.tray.set_look(icon_state(state, checkins_off=self._checkins_off()))
+        self.tray.show(self.menu_state())
 
     def _start_scheduler(self) -> None:
         try:
@@ -269,7 +380,13 @@ class DesktopShell:
                 if minutes == 0:
                     sched.resume()
                 else:
-                    sched.snooze(minutes)
+                    until = sched.snooze(minutes)
+                    # the menu's "paused until" line goes when the pause ends
+                    wake = threading.Timer(max(0.0, (until - datetime.now(until.tzinfo)).total_seconds()) + 1,
+                                           self._refresh_look)
+                    wake.daemon = True
+                    wake.start()
+                self._refresh_look()
 
             self.app.snooze_handler = snooze
             sched.start()
@@ -285,16 +402,41 @@ class DesktopShell:
         if self.app.session_running:
             return  # never interrupt an exercise
         self.app.check_in(source="scheduled")
+        self._notify_checkin()
         self.app.talk(listen_first=False)  # the microphone opens once the question has been said
+
+    def _notify_checkin(self) -> None:
+        """Buttons (Talk, Not now) where the notification server has them, else a bubble that says to click
+        it; a click on the bubble opens the check-in in the window. No server: the window opens it at once."""
         notifier = self._notifier()
         if notifier is None:
+            if getattr(self.pacer, "open_panel", None) is not None:
+                self.open_checkin()
             return
         from companion.desktop.schedule import CheckinTexts
 
         texts = CheckinTexts.load()
         self._notify_turn += 1
-        actions = texts.actions if notifier.supports_actions else {}
-        notifier.notify(texts.pick("titles", self._notify_turn), texts.pick("bodies", self._notify_turn), actions)
+        click = {"default": texts.actions.get("default", "")}
+        if notifier.supports_actions:
+            body, actions = texts.pick("bodies", self._notify_turn), {**texts.actions, **click}
+        else:
+            body, actions = texts.pick("click_bodies", self._notify_turn), click
+        notifier.notify(texts.pick("titles", self._notify_turn), body, actions)
+
+    def open_checkin(self) -> None:
+        """The check-in in the companion window (its check-in panel); where the window has none, the voice
+        check-in (the question, then the one voice loop listens)."""
+        open_panel = getattr(self.pacer, "open_panel", None)
+        if open_panel is not None:
+            self._on_tk(lambda: open_panel("checkin"))
+            return
+
+        def by_voice() -> Any:
+            self.app.check_in(source="click")
+            return self.app.talk(listen_first=False)
+
+        self.submit(by_voice)
 
     def _notifier(self) -> Any:
         """Opens the desktop notification connection once; None (said once in the log) where there is none."""
@@ -313,6 +455,8 @@ class DesktopShell:
             self.submit(self.app.talk)
         elif key == "later":
             self.submit(lambda: self.app.snooze_checkins(30))
+        elif key == "default":  # a click on the bubble itself
+            self.open_checkin()
 
     def _start_tray(self) -> None:
         from companion.desktop.tray import Tray, choose_backend, tray_host_present
@@ -322,8 +466,7 @@ class DesktopShell:
             self._say_once(message("no_tray_host"))
             return
         backend = choose_backend()
-        tray = Tray(self.action, backend=backend,
-                    session_running=lambda: bool(self.app is not None and self.app.session_running))
+        tray = Tray(self.action, backend=backend, state=self.menu_state())
         try:
             tray.start()
         except Exception as exc:  # whatever the backend raises, the hotkey and window keep working
@@ -373,12 +516,27 @@ class DesktopShell:
             return None
 
     def _start_pacer(self) -> None:
-        from companion.desktop.pacer import PacerWindow
+        """The companion window (companion.desktop.window): its buttons, typed answers and "Again" become the
+        same commands the tray gives."""
+        from companion.desktop.window import CompanionWindow
 
+        def again(exercise_id: str, kind: str) -> None:
+            def start() -> Any:
+                app = self.app
+                minutes = app.config.breathing.default_minutes if kind == "breathing" else None
+                app.start_exercise(exercise_id, minutes=minutes)
+                return app.talk(listen_first=False)
+
+            self.submit(start)
+
+        actions: dict[str, Callable[..., Any]] = {
+            "pause": lambda: self.action("pause"), "resume": lambda: self.action("resume"),
+            "stop": lambda: self.action("stop"), "talk": lambda: self.action("talk"), "again": again,
+            "text": lambda line: self.submit(lambda: self.app.handle_text(line, source="typed")),
+            "not_now": lambda: self.submit(lambda: self.app.handle_text(texts()["window"]["not_now_said"],
+                                                                        source="typed"))}
         try:
-            self.pacer = PacerWindow({"pause": lambda: self.action("pause"),
-                                      "resume": lambda: self.action("resume"),
-                                      "stop": lambda: self.action("stop")}, log_path=self.options.pacer_log)
+            self.pacer = CompanionWindow(actions, log_path=self.options.pacer_log, config=self._load_config())
         except Exception as exc:  # no Tk, no display
             self.status.pacer = "unavailable"
             self._say_once(message("no_pacer", reason=str(exc)))
@@ -410,8 +568,10 @@ class DesktopShell:
         previous = signal.signal(signal.SIGTERM, lambda *_: self.quit())
         try:
             if self.pacer is not None:
-                self._watch_quit()
-                self.pacer.root.mainloop()
+                # checked from inside the loop: a quit asked before mainloop() runs would otherwise be lost
+                self.pacer.root.after(50, self._watch_quit)
+                if not self._quit.is_set():
+                    self.pacer.root.mainloop()
             else:
                 while not self._quit.wait(0.5):
                     pass
@@ -433,6 +593,8 @@ class DesktopShell:
 
     def close(self) -> None:
         self._quit.set()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         if self.server is not None:
             self.server.close()
         if self.hotkey is not None:
@@ -459,6 +621,16 @@ class DesktopShell:
                 self.pacer.root.destroy()
             except Exception:
                 log.debug("Tk destroy failed", exc_info=True)
+
+
+def trim_memory() -> None:
+    """Hands freed heap back to the system (glibc's malloc_trim), so idle RSS shows only what is in use."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        log.debug("malloc_trim unavailable", exc_info=True)
 
 
 def voice_info() -> str:

@@ -1,6 +1,6 @@
-"""Tray icon (pystray): a state-coloured icon and the menu of things the companion can do.
+"""Tray icon (pystray): an icon whose shape and colour say the state, a tooltip in words, and a grouped menu.
 
-It only reports which menu entry was chosen (by name) and shows the look it is given; it never calls the app.
+It only reports which menu entry was chosen (by name) and shows the state it is given; it never calls the app.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from companion.desktop import message, texts
@@ -22,8 +23,10 @@ from companion.desktop.icons import draw_icon
 log = logging.getLogger(__name__)
 
 # Menu entry names the tray reports: "talk", "breathe:<pattern>", "ground", "compassion", "journal",
-# "check_in", "snooze:<minutes>|tomorrow|resume", "history", "settings", "voice", "stop", "quit".
+# "check_in", "snooze:<minutes>|tomorrow|resume", "history", "settings", "voice", "stop", "pause", "resume",
+# "quit".
 Action = Callable[[str], None]
+ICON_SIZE = 64  # the panel scales it; the shapes are drawn to stay legible down to 16 px
 
 
 @dataclass(frozen=True)
@@ -73,55 +76,143 @@ def tray_host_present(display_name: str | None = None) -> bool:
         d.close()
 
 
-def _menu_spec() -> list[tuple[str, Any]]:
-    """(label, action-name or submenu) in menu order, from companion/data/menu.yaml."""
+@dataclass(frozen=True)
+class MenuState:
+    """What the menu and tooltip show: the icon's look, whether a session runs (or is paused), check-ins."""
+
+    look: str = "idle"
+    session: bool = False
+    paused: bool = False
+    checkins_paused_until: datetime | None = None
+    checkins_enabled: bool = True
+
+    @property
+    def checkins_paused(self) -> bool:
+        return self.checkins_paused_until is not None
+
+
+Label = str | Callable[[MenuState], str]
+
+
+def _always(_s: MenuState) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One menu line: its label, the action name it reports (or a submenu, or None for a greyed line), and
+    when it shows. `label == "-"` is a separator; pystray drops separators that end up doubled or at an end."""
+
+    label: Label
+    action: str | tuple[MenuEntry, ...] | None = None
+    when: Callable[[MenuState], bool] = _always
+    default: bool = False
+
+
+SEPARATOR = MenuEntry("-")
+
+
+def until_text(until: datetime, now: datetime | None = None) -> str:
+    """'14:30' today, 'tomorrow' at midnight, 'tomorrow 09:00', else 'Mon 14:30' (menu.yaml words)."""
     words = texts()["tray"]
-    patterns = [(label, f"breathe:{pid}") for pid, label in words["patterns"].items()]
-    snooze = [(label, f"snooze:{key}") for key, label in words["snooze"].items()]
+    now = now or datetime.now(until.tzinfo)
+    clock = until.strftime("%H:%M")
+    if until.date() == now.date():
+        return clock
+    if until.date() == now.date() + timedelta(days=1):
+        return words["tomorrow"] if clock == "00:00" else words["tomorrow_at"].format(time=clock)
+    return until.strftime("%a %H:%M")
+
+
+def menu_entries() -> list[MenuEntry]:
+    """The menu in order, from companion/data/menu.yaml: session controls on top while one runs, then Talk,
+    the exercises, check-ins, history and settings, and Quit last."""
+    w = texts()["tray"]
+    patterns = tuple(MenuEntry(label, f"breathe:{pid}") for pid, label in w["patterns"].items())
+    snooze = tuple(MenuEntry(label, f"snooze:{key}") for key, label in w["snooze"].items())
+
+    def paused_line(s: MenuState) -> str:
+        until = s.checkins_paused_until
+        return w["checkins_paused"].format(until=until_text(until)) if until is not None else ""
+
     return [
-        (words["talk"], "talk"),
-        (words["breathe"], patterns),
-        (words["ground"], "ground"),
-        (words["compassion"], "compassion"),
-        (words["journal"], "journal"),
-        (words["check_in"], "check_in"),
-        (words["pause_checkins"], snooze),
-        (words["stop"], "stop"),
-        (words["history"], "history"),
-        (words["settings"], "settings"),
-        (words["voice"], "voice"),
-        (words["quit"], "quit"),
+        MenuEntry(w["stop"], "stop", lambda s: s.session),
+        MenuEntry(w["pause"], "pause", lambda s: s.session and not s.paused),
+        MenuEntry(w["resume"], "resume", lambda s: s.session and s.paused),
+        SEPARATOR,
+        MenuEntry(w["talk"], "talk", default=True),
+        SEPARATOR,
+        MenuEntry(w["breathe"], patterns),
+        MenuEntry(w["ground"], "ground"),
+        MenuEntry(w["compassion"], "compassion"),
+        MenuEntry(w["journal"], "journal"),
+        SEPARATOR,
+        MenuEntry(w["check_in"], "check_in"),
+        MenuEntry(paused_line, None, lambda s: s.checkins_paused),
+        MenuEntry(w["resume_checkins"], "snooze:resume", lambda s: s.checkins_paused),
+        MenuEntry(w["checkins_disabled"], None, lambda s: not s.checkins_enabled and not s.checkins_paused),
+        MenuEntry(w["pause_checkins"], snooze, lambda s: s.checkins_enabled and not s.checkins_paused),
+        SEPARATOR,
+        MenuEntry(w["history"], "history"),
+        MenuEntry(w["settings"], "settings"),
+        MenuEntry(w["voice"], "voice"),
+        SEPARATOR,
+        MenuEntry(w["quit"], "quit"),
     ]
 
 
 def menu_actions() -> list[str]:
     """Every action name the menu can report (flattened), for tests and the shell."""
     out: list[str] = []
-    for _label, what in _menu_spec():
-        out.extend(name for _l, name in what) if isinstance(what, list) else out.append(what)
+    for entry in menu_entries():
+        if isinstance(entry.action, tuple):
+            out.extend(str(sub.action) for sub in entry.action)
+        elif entry.action is not None:
+            out.append(entry.action)
     return out
 
 
+def tooltip(state: MenuState) -> str:
+    """The icon's text alternative: the state in words, and when check-ins are paused or off."""
+    w = texts()["tray"]
+    text = str(w["states"].get(state.look, w["title"]))
+    if state.checkins_paused_until is not None:
+        key = "tooltip_idle_checkins_paused" if state.look == "checkins_off" else "tooltip_checkins_paused"
+        return w[key].format(state=text, until=until_text(state.checkins_paused_until))
+    if not state.checkins_enabled and state.look != "checkins_off":
+        return w["tooltip_checkins_disabled"].format(state=text)
+    return text
+
+
 class Tray:
-    """The pystray icon, run on its own thread (`start`); `set_look` may be called from any thread."""
+    """The pystray icon, run on its own thread (`start`); `show` may be called from any thread."""
 
     def __init__(self, on_action: Action, *, backend: BackendChoice | None = None,
-                 session_running: Callable[[], bool] = lambda: False) -> None:
+                 state: MenuState | None = None) -> None:
         self.backend = backend or choose_backend()
         self._on_action = on_action
-        self._session_running = session_running
+        self.state = state or MenuState()
         self._icon: Any = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self.look = "idle"
 
-    def _item(self, pystray: Any, label: str, what: Any, default: bool = False) -> Any:
-        if isinstance(what, list):
-            return pystray.MenuItem(label, pystray.Menu(*(self._item(pystray, lab, w) for lab, w in what)))
-        kwargs: dict[str, Any] = {"default": default}
-        if what == "stop":
-            kwargs["visible"] = lambda _item: self._session_running()
-        return pystray.MenuItem(label, self._callback(what), **kwargs)
+    def _item(self, pystray: Any, entry: MenuEntry) -> Any:
+        if entry.label == "-":
+            return pystray.Menu.SEPARATOR
+        label = entry.label
+        text: Any = label if isinstance(label, str) else (lambda _item: label(self.state))
+        when = entry.when
+        visible = True if when is _always else (lambda _item: when(self.state))
+        if isinstance(entry.action, tuple):
+            return pystray.MenuItem(text, pystray.Menu(*(self._item(pystray, sub) for sub in entry.action)),
+                                    visible=visible)
+        if entry.action is None:  # an information line, greyed
+            return pystray.MenuItem(text, None, enabled=False, visible=visible)
+        return pystray.MenuItem(text, self._callback(entry.action), default=entry.default, visible=visible)
+
+    def build_menu(self, pystray: Any) -> Any:
+        """The pystray menu; labels and visibility follow `self.state` whenever the backend redraws it."""
+        return pystray.Menu(*(self._item(pystray, entry) for entry in menu_entries()))
 
     def _callback(self, name: str) -> Callable[[Any, Any], None]:
         # pystray counts the callback's parameters, so no default-argument tricks here
@@ -144,16 +235,16 @@ class Tray:
             import pystray
         except Exception as exc:  # Xlib DisplayNameError, gi errors, missing package...
             raise RuntimeError(f"pystray could not load ({type(exc).__name__}: {exc})") from None
-        words = texts()["tray"]
         self._ready.clear()
-        items = [self._item(pystray, label, what, default=(what == "talk"))
-                 for label, what in _menu_spec()]
-        self._icon = pystray.Icon("companion", draw_icon("idle"), words["states"]["idle"],
-                                  pystray.Menu(*items))
+        # created with the plain title: GTK names the docked window only when the title changes
+        self._icon = pystray.Icon("companion", draw_icon(self.state.look, ICON_SIZE), texts()["tray"]["title"],
+                                  self.build_menu(pystray))
 
         def setup(icon: Any) -> None:
             icon.visible = True
             self._ready.set()
+            icon.title = tooltip(self.state)
+            self._hover_text(icon.title)
 
         self._thread = threading.Thread(target=self._run, args=(setup,), name="tray", daemon=True)
         self._thread.start()
@@ -207,16 +298,79 @@ class Tray:
     def has_menu(self) -> bool:
         return bool(self._icon is not None and getattr(self._icon, "HAS_MENU", False))
 
-    def set_look(self, look: str) -> None:
-        """Shows the icon for `look` (see icons.STATE_COLOURS) with its tooltip; refreshes the menu."""
-        if look == self.look or self._icon is None:
-            return
-        self.look = look
+    def show(self, state: MenuState) -> None:
+        """Shows `state`: the icon for its look, its tooltip, and the menu redrawn. Any thread may call it."""
+        previous, self.state = self.state, state
         icon = self._icon
-        icon.icon = draw_icon(look)
-        icon.title = texts()["tray"]["states"].get(look, texts()["tray"]["title"])
+        if icon is None or state == previous:
+            return
+        if state.look != previous.look:
+            icon.icon = draw_icon(state.look, ICON_SIZE)
+        title = tooltip(state)
+        if title != tooltip(previous):
+            icon.title = title  # the docked window's name (xorg, gtk)
+            self._hover_text(title)
         with contextlib.suppress(Exception):  # the xorg backend has no menu to refresh
             icon.update_menu()
+
+    def _hover_text(self, text: str) -> None:
+        """GTK shows `title` nowhere on hover; its status icon needs the tooltip set too (on GTK's thread)."""
+        status_icon = getattr(self._icon, "_status_icon", None)
+        if status_icon is None:
+            return
+        try:
+            from gi.repository import GLib
+
+            GLib.idle_add(status_icon.set_tooltip_text, text)
+        except Exception:
+            log.debug("tooltip not set", exc_info=True)
+
+    def tooltip_shown(self) -> str | None:
+        """The tooltip as the backend holds it (GTK's hover text, else the icon window's name)."""
+        icon = self._icon
+        if icon is None:
+            return None
+        status_icon = getattr(icon, "_status_icon", None)
+        if status_icon is not None:  # asked on GTK's own thread: GTK is not safe to call from others
+            with contextlib.suppress(Exception):
+                from gi.repository import GLib
+
+                got: list[str | None] = []
+                done = threading.Event()
+
+                def ask() -> bool:
+                    got.append(status_icon.get_tooltip_text())
+                    done.set()
+                    return False
+
+                GLib.idle_add(ask)
+                if done.wait(2.0):
+                    return got[0]
+        return str(icon.title)
+
+    def open_menu(self) -> bool:
+        """Pops the menu up under the icon (a second launch with no window to show); False where the backend
+        cannot (xorg has no menu)."""
+        icon = self._icon
+        status_icon = getattr(icon, "_status_icon", None)
+        if status_icon is None or not self.has_menu:
+            return False
+        try:
+            from gi.repository import GLib, Gtk
+
+            def popup() -> bool:
+                icon._on_status_icon_popup_menu(status_icon, 3, Gtk.get_current_event_time())
+                return False
+
+            GLib.idle_add(popup)
+        except Exception:
+            log.info("the tray menu could not be opened", exc_info=True)
+            return False
+        return True
+
+    @property
+    def look(self) -> str:
+        return self.state.look
 
     def stop(self) -> None:
         icon, self._icon = self._icon, None

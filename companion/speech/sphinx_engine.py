@@ -140,6 +140,8 @@ class SphinxRecognizer:
         if best:
             readings[best] = Hypothesis(best)
             for n in self._open.nbest():
+                if n is None:  # pocketsphinx's n-best walk can end in None on some audio
+                    break
                 text = _clean(n.hypstr)
                 if text and text not in readings:
                     readings[text] = Hypothesis(text, "alternative", len(readings))
