@@ -240,7 +240,7 @@ def test_settings_from_config_spellings_and_clear_errors():
 def test_checkin_texts_load_from_data():
     texts = CheckinTexts.load()
     assert texts.pick("questions", 0) != texts.pick("questions", 1)
-    assert set(texts.actions) == {"talk", "later"}
+    assert set(texts.actions) == {"talk", "later", "default"}  # "default": a click on the bubble itself
     assert "{minutes}" in texts.snoozed["minutes"]
 
 
