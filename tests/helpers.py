@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -92,6 +93,12 @@ def ncc_align(cap: np.ndarray, ref: np.ndarray) -> tuple[float, int, float]:
     seg = cap[max(lag, 0):lag + len(ref)]
     rr = ref[max(-lag, 0):max(-lag, 0) + len(seg)]
     return float(seg @ rr / (np.linalg.norm(seg) * np.linalg.norm(rr) + 1e-9)), lag, len(seg) / len(ref)
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a child the test interrupts with SIGINT (as Ctrl-C does): a runner started in the background
+    ignores SIGINT, and children inherit that; the companion must see Ctrl-C as a person's terminal sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,

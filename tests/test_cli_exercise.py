@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import need, read_wav, run_cli
+from helpers import default_sigint, need, read_wav, run_cli
 
 
 def _events(path: Path) -> list[dict]:
@@ -74,7 +74,8 @@ def test_ctrl_c_mid_session_records_it_as_not_completed(tmp_path: Path) -> None:
     events_file = tmp_path / "events.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "companion", "breathe", "--pattern", "coherent", "--minutes",
                              "5", "--silent", "--events", str(events_file)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                            preexec_fn=default_sigint)
     for _ in range(800):  # a fresh clone learns its router and crisis models first (several seconds under load)
         if events_file.exists() and '"phase"' in events_file.read_text():
             break

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import speech_corpus
 from fakes import FakeSpeaker
-from helpers import RealtimeFifo, espeak_wav16k, run_cli
+from helpers import RealtimeFifo, default_sigint, espeak_wav16k, run_cli
 
 from companion.app import Companion
 from companion.core.clock import FakeClock, RealClock
@@ -279,7 +279,8 @@ class Companion_:
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "companion", *args], env=env, text=True,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=default_sigint)
         self.lines: list[str] = []
         self.cond = threading.Condition()
         self.readers = [threading.Thread(target=self._read, args=(s,), daemon=True)
