@@ -75,6 +75,9 @@ _WHAT_IS = re.compile(r"\b(what is|whats|what s|how does|how do you do|explain|t
 _ASKED_OF_ME = re.compile(r"\b(help me|can we|could we|can you|could you|let us|lets|please|pls|guide me|walk me|"
                           r"show me|take me)\b")
 BARE_NO = frozenset({"no", "nope", "no thanks", "no thank you", "not really"})
+# a goodbye and nothing else: in a journal it closes the page without being kept as an entry
+_BARE_FAREWELLS = frozenset({"bye", "goodbye", "bye bye", "okay bye", "ok bye", "goodnight", "good night", "night",
+                             "see you", "see you later", "later", "cya", "bye for now", "gotta go", "i have to go"})
 TOGGLE_DEBOUNCE_S = 0.6  # the hotkey pressed in a burst counts once
 # After "yes, I'm safe", the learned reading's gentle check is not asked again for this long (seconds): a person
 # venting for a while is asked once, not at every sad sentence. That is all it quiets: listed phrases (crisis,
@@ -433,6 +436,10 @@ class Companion:
         awaiting = session.awaiting
         if self._refused_in_session(session, said, intent):
             return
+        if awaiting is not None and self._moves_on(session, said, text):
+            self.stop("closed")  # "honestly i haven't spoken to my sister in months" while naming sounds: heard
+            self._converse(result, "typed")
+            return
         if awaiting is not None and awaiting.mode == "open":
             self._open_answer(session, result, said)
             return
@@ -459,6 +466,14 @@ class Companion:
         title = session.exercise.title if hasattr(session, "exercise") else "this exercise"
         self.say(self._pick("in_session", title=title))
 
+    def _moves_on(self, session: Session, said: Said, text: str) -> bool:
+        """A grounding question answered with something else entirely: a life topic or a plan told in sentences
+        (not a list of things seen or heard). The exercise ends quietly and the message is answered."""
+        if getattr(getattr(session, "exercise", None), "kind", "") != "grounding":
+            return False
+        topic = said.topic is not None and said.topic not in ("pets", "better", "good_day", "bad_day")
+        return (topic or said.step_kind is not None) and text.count(",") < 2 and len(said.key.split()) >= 8
+
     def _refused_in_session(self, session: Session, said: Said, intent: str) -> bool:
         """"no", "nah", "i said no", "forget it" end the exercise at once, and nothing of it is kept as an answer;
         a bare "no" to the exercise's own yes/no question is that question's answer."""
@@ -473,9 +488,16 @@ class Companion:
     def _open_answer(self, session: Session, result: IntentResult, said: Said) -> None:
         """A free-text answer (a journal entry, a small step): only an exact short command is read as one,
         a question while choosing a small step is answered (never kept as the step); all else is kept."""
+        exercise = getattr(session.exercise, "id", "")
         if said.social == "farewell" and len(said.key.split()) <= 6:  # "gotta do homework. bye"
+            if said.key not in _BARE_FAREWELLS:  # "i miss him. goodnight": a journal entry is kept first
+                self._keep_open_answer(session, result.text)
             self.stop("closed")
             self.say(self.dialogue.social_reply("farewell", said.key))
+            return
+        if exercise == "reframe" and said.step_kind == "firm":  # "gonna do 25 min of past papers": a plan, not a
+            self.stop("closed")                                  # kinder sentence; the look at the thought ends
+            self._keep_step(said.step, line="plan.kept")
             return
         if said.key in EXACT_COMMANDS:
             command = EXACT_COMMANDS[said.key]
@@ -512,7 +534,7 @@ class Companion:
             return True
         if expect.kind == "offer":
             return self._answer_offer(expect, result)
-        if expect.kind == "save_step":
+        if expect.kind in ("save_step", "keep_step"):
             return self._answer_save_step(expect, result)
         if expect.kind == "followup" and intent in ("yes", "no"):
             self._expect = None
@@ -540,6 +562,8 @@ class Companion:
                     self._converse(follow, source)
             elif answer == "safe":
                 self._expect = _Expectation("offer", offers=("coherent",))
+            elif answer == "unclear" and self._asks_or_plans(result):
+                self._converse(result, source)  # "can i write something down?": after the guard's words, heard
             return True
         if expect.kind == "intensity":
             return self._answer_intensity(expect, result)
@@ -580,6 +604,11 @@ class Companion:
     def _answer_offer(self, expect: _Expectation, result: IntentResult) -> bool:
         """Yes, no, or a choice among what was offered ("small step please", "the first one")."""
         said = self.dialogue.read(result.text)
+        thanks = said.social == "thanks" and len(said.key.split()) <= 4 \
+            and not self.dialogue.offered_choice(said.key, expect.offers)
+        if (said.step_kind in ("firm", "tentative") or thanks) and result.intent != "yes":
+            self._expect = None  # "ok i'll text her tomorrow": a step of their own, kept rather than any offer;
+            return False         # "thanks": thanked back, and nothing starts
         choice = self.dialogue.offered_choice(said.key, expect.offers)
         if choice and len(said.key.split()) > _LONG_ANSWER and result.intent != "yes" \
                 and not self.dialogue.asked_in_words(said.key):
@@ -606,13 +635,22 @@ class Companion:
             self.say(self._pick("offer_declined"))
         else:
             exercise = choice or expect.offers[0]
-            self.start_exercise(exercise)
+            thought = expect.pending if exercise == "reframe" and expect.pending else None
+            self.start_exercise(exercise, **({"thought": thought} if thought else {}))
         return True
 
     def _answer_save_step(self, expect: _Expectation, result: IntentResult) -> bool:
-        """"Shall I keep that as a small step?": only a yes keeps it; "maybe", "no", "don't save it" do not."""
+        """"Shall I keep that as a small step?": only a yes keeps it; "maybe", "no", "don't save it" do not. A
+        tentative step said to be kept unless turned down ("keep_step") is kept by anything but a no."""
         self._expect = None
         said = self.dialogue.read(result.text)
+        if expect.kind == "keep_step" and result.intent != "yes" and not said.save_request:
+            clear_no = result.intent == "no" and result.confidence >= 0.8  # not "ok thanks. gonna try and sleep"
+            if clear_no or said.refusal or said.refusal_lead or said.key in ("maybe", "perhaps"):
+                self.say(self.dialogue.line("plan.not_saved"))
+                return True
+            self._keep_step(expect.pending, line=None)  # something else said: the step stays, and that is answered
+            return False
         if (result.intent == "yes" or said.save_request) and not said.refusal \
                 and not re.search(r"\b(maybe|perhaps|not sure)\b", said.key):
             self._keep_step(expect.pending)
@@ -624,6 +662,15 @@ class Companion:
             return True
         return False
 
+    def _asks_or_plans(self, result: IntentResult) -> bool:
+        """The message asks for an exercise in so many words, or states a small step: something the conversation
+        still does after the guard has spoken (the guard read no danger in it; the router would have said so)."""
+        said = self.dialogue.read(result.text)
+        if said.step_kind in ("firm", "tentative"):
+            return True
+        return result.intent in START_INTENTS and self.dialogue.asked_in_words(said.key) \
+            and self._is_request(said, result.intent, result.confidence)
+
     def _converse(self, result: IntentResult, source: str) -> None:
         """Everything that is not crisis, an exercise or an answer: "no", memory, social basics, feelings with
         their topic, requests (only real ones start an exercise) and, last, a gentle fallback."""
@@ -633,6 +680,12 @@ class Companion:
             return
         if intent == "snooze" and result.confidence >= 0.9:
             self.snooze_checkins(result.slots.get("minutes", 30))
+            return
+        if said.asks_about:  # "whats the point of the 4 7 8 thing, does it work?": answered honestly, then offered
+            self._say_with_offer(self.dialogue.explain_works(said.asks_about), (said.asks_about,))
+            return
+        if said.question and self.dialogue.help_kind(said.key) == "groups":  # "how can i find people who play…?"
+            self.say(self.dialogue.connect_help(said.key))
             return
         if said.rating is not None or (intent == "feeling" and not said.self_judgement):
             self._feeling(said, result, source)
@@ -651,7 +704,8 @@ class Companion:
                 self._speak_reply(result)
             return
         if said.self_judgement or (intent == "reframe" and result.confidence >= 0.5 and not said.question):
-            self._say_with_offer(self.dialogue.line("self_judgement_reply"), ("reframe", "compassion"))
+            self.say(self.dialogue.line("self_judgement_reply"))  # the thought kept: a yes looks at this one
+            self._expect = _Expectation("offer", offers=("reframe", "compassion"), pending=result.text.strip())
             return
         if intent in START_INTENTS and result.confidence >= 0.45 and not said.question \
                 and not self.dialogue.negated(said.key) and said.sentiment <= 0:  # good news gets no exercise offer
@@ -685,13 +739,24 @@ class Companion:
             self._again(said)
         elif said.asks_name:
             self.say(d.name_answer())
+        elif said.asks_step:
+            self.say(d.step_recall())
         elif said.asks_last_time:
             self.say(d.last_time(self.replies.names))
         elif (step := d.step_reported(said.key)) is not None:
             self.store.follow_up_connection_step(step.id, "done")
-            self.say(d.line("step_done", step=step.step))
+            self.say(" ".join(filter(None, (d.line("step_done", step=step.step), d.step_news(said.key)))))
         elif said.save_request:
             self._keep_step(step_text(said.key, d.previous_text or said.key))
+        elif said.step_kind == "firm" and said.social == "farewell":  # "ok ill text her. bye": kept, and goodbye
+            self._keep_step(said.step, line=None)
+            self.say(f"{d.line('plan.kept_bye', step=clean_step(said.step))} {d.social_reply('farewell', said.key)}")
+        elif said.step_kind == "firm" and said.social != "luck":  # "ok. ill call the gp tomorrow morning": kept
+            self._keep_step(said.step, line="plan.kept")          # ("going to try it now. wish me luck": luck)
+        elif said.step_kind == "tentative" and said.social not in ("luck", "farewell"):
+            # "maybe i could ring frank…": kept unless the next answer says no
+            self._expect = _Expectation("keep_step", pending=said.step)
+            self.say(d.line("plan.keep", step=clean_step(said.step)))
         elif said.plan:
             self._expect = _Expectation("save_step", pending=result.text.strip())
             self.say(d.line("plan.ask"))
@@ -710,13 +775,14 @@ class Companion:
             return
         self.say(d.last_line if d.last_line else d.line("nothing_to_repeat"))
 
-    def _keep_step(self, step: str) -> None:
+    def _keep_step(self, step: str, line: str | None = "plan.saved") -> None:
         step = clean_step(step)  # "maybe i'll ask my brother…" is kept as "ask my brother…"
         try:
             self.store.add_connection_step(step)
         except Exception:
             log.exception("could not save a small step")
-        self.say(self.dialogue.line("plan.saved", step=step))
+        if line:
+            self.say(self.dialogue.line(line, step=step))
 
     def _social(self, said: Said, result: IntentResult) -> bool:
         """Greetings, farewells, thanks, "who are you"…: answered as such unless the message is also a request."""
@@ -899,6 +965,9 @@ class Companion:
     def _start_from_reply(self, exercise_id: str, result: IntentResult, text: str) -> None:
         minutes = result.slots.get("minutes")
         thought = text if exercise_id == "reframe" and result.intent == "reframe" else None
+        if thought and re.search(r"\b(that|this|the|my) (thought|one)\b", normalize(thought)) \
+                and self.dialogue.previous_text:  # "fine we can look at that thought": the one said before
+            thought = self.dialogue.previous_text
         try:
             self.start_exercise(exercise_id, minutes=minutes, thought=thought)
         except (KeyError, ValueError) as exc:
@@ -992,8 +1061,12 @@ class Companion:
 
     # ----- listening --------------------------------------------------------------------------------------
     def listen_mode(self) -> str:
-        """How to listen now: always free speech ("open"); what the words mean is the router's job."""
-        return "open"
+        """How to listen now: free speech; "dictation" while an exercise waits for words it keeps as said (a
+        journal entry: the recognizer's general language leads), else "open" (what the words mean is the
+        router's job)."""
+        session = self._session
+        awaiting = session.awaiting if session is not None and self.session_running else None
+        return "dictation" if awaiting is not None and awaiting.mode == "open" else "open"
 
     def talk(self, *, listen_first: bool = True) -> None:
         """Runs the one voice loop in the background (companion.voice.VoiceLoop, as `companion talk` does): hears
@@ -1088,6 +1161,10 @@ class Companion:
             log.exception("could not save a %s record", kind)
 
     def close(self) -> None:
+        expect = self._expect
+        if expect is not None and expect.kind == "keep_step":
+            self._expect = None
+            self._keep_step(expect.pending, line=None)
         if self._voice is not None:
             self._voice.shutdown()
             self.wait_voice(2.0)

@@ -62,6 +62,22 @@ def xserver() -> Iterator[str]:
         xvfb.wait(5)
 
 
+def missing_tools(*tools: str) -> bool:
+    """True, having said which and how to get them, when a tool the benchmark needs is not installed."""
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        print(f"missing tools: {missing} (scripts/setup --test installs them)", file=sys.stderr)
+    return bool(missing)
+
+
+@contextlib.contextmanager
+def bench_display(prefix: str) -> Iterator[Path]:
+    """A temporary work folder and a private X display with a tray; prints the display, the cores and Python."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, xserver() as disp:
+        print(f"display {disp}, {os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
+        yield Path(tmp)
+
+
 class StripWatcher:
     """Counts pixels of a colour in the tray strip straight from the X server (no screenshot files)."""
 
@@ -145,6 +161,28 @@ def wait_until(pred: Callable[[], bool], timeout: float = 20.0) -> bool:
     return pred()
 
 
+def press_hotkey() -> None:
+    subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
+
+
+def wait_tray_ready() -> None:
+    """Until the tray answers (asked to show its window) and has finished starting, then a second to settle."""
+    from companion.instance import forward
+
+    assert wait_until(lambda: (forward({"cmd": "show"}) or {}).get("ok", False), 30), "tray did not start"
+    assert wait_until(lambda: forward({"cmd": "show"})["status"]["state"] != "starting", 30)
+    time.sleep(1.0)
+
+
+def stop_by_hotkey(events: Path, n_end: int) -> None:
+    """The hotkey pressed again stops the session: until its `end` event is written and the app is idle."""
+    from companion.instance import forward
+
+    press_hotkey()
+    wait_until(lambda: len(events_of(events, "end")) > n_end, 10)
+    wait_until(lambda: forward({"cmd": "state"}).get("state") == "idle", 15)
+
+
 def bench_launch(runs: int, work: Path, watcher: StripWatcher) -> tuple[list[float], list[float]]:
     idle = STATE_COLOURS["idle"]
     bare: list[float] = []
@@ -202,21 +240,17 @@ def bench_idle(seconds: float, work: Path) -> tuple[float, float]:
 def bench_hotkey(runs: int, work: Path, *, silent: bool = True,
                  extra_env: dict[str, str] | None = None, sound: Callable[[float], float | None] | None = None
                  ) -> tuple[list[float], list[float]]:
-    from companion.instance import forward
-
     events = work / ("hotkey.jsonl" if silent else "hotkey-audio.jsonl")
     p = start_tray(work / ("hk" if silent else "hka"), events, extra_env, silent=silent)
     say_lat: list[float] = []
     sound_lat: list[float] = []
     try:
-        assert wait_until(lambda: (forward({"cmd": "show"}) or {}).get("ok", False), 30), "tray did not start"
-        assert wait_until(lambda: forward({"cmd": "show"})["status"]["state"] != "starting", 30)
-        time.sleep(1.0)
+        wait_tray_ready()
         for _ in range(runs):
             n_say = len(events_of(events, "say"))
             n_end = len(events_of(events, "end"))
             t_press = time.monotonic()
-            subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
+            press_hotkey()
             if wait_until(lambda n=n_say: len(events_of(events, "say")) > n, 10):
                 say_lat.append(events_of(events, "say")[n_say]["mono"] - t_press)
             if sound is not None:
@@ -224,9 +258,7 @@ def bench_hotkey(runs: int, work: Path, *, silent: bool = True,
                 if heard is not None:
                     sound_lat.append(heard - t_press)
             time.sleep(1.0)
-            subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
-            wait_until(lambda n=n_end: len(events_of(events, "end")) > n, 10)
-            wait_until(lambda: forward({"cmd": "state"}).get("state") == "idle", 15)
+            stop_by_hotkey(events, n_end)
             time.sleep(0.8)
     finally:
         stop_tray(p)
@@ -286,13 +318,9 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--audio", action="store_true", help="also time hotkey → first sound (private PulseAudio)")
     args = ap.parse_args()
-    missing = [t for t in ("Xvfb", "trayer", "xdotool", "dbus-run-session") if not shutil.which(t)]
-    if missing:
-        print(f"missing tools: {missing} (scripts/setup --test installs them)", file=sys.stderr)
+    if missing_tools("Xvfb", "trayer", "xdotool", "dbus-run-session"):
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-desktop-") as tmp, xserver() as disp:
-        work = Path(tmp)
-        print(f"display {disp}, {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    with bench_display("bench-desktop-") as work:
         watcher = StripWatcher()
         bare, ours = bench_launch(args.runs, work, watcher)
         print(f"launch → icon docked, bare pystray GTK icon (baseline): {stats(bare)}")

@@ -10,12 +10,9 @@ Run: .venv/bin/python scripts/bench_desktop_idle.py [--runs 3] [--baseline HEAD]
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,12 +22,13 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "scripts")]
 import bench_desktop  # noqa: E402
 from bench_desktop import (  # noqa: E402
     StripWatcher,
+    bench_display,
+    missing_tools,
     proc_cpu_seconds,
     proc_rss_mb,
     pulse_server,
     stop_tray,
     wait_until,
-    xserver,
 )
 
 from companion.desktop.icons import STATE_COLOURS  # noqa: E402
@@ -115,14 +113,9 @@ def main() -> int:
     ap.add_argument("--baseline", metavar="REV", help="also measure this commit's code (e.g. HEAD)")
     ap.add_argument("--after-talk", action="store_true", help="also RSS after one Talk and after the release")
     args = ap.parse_args()
-    missing = [t for t in ("Xvfb", "trayer", "dbus-run-session", "pulseaudio", "git") if not shutil.which(t)]
-    if missing:
-        print(f"missing tools: {missing} (scripts/setup --test installs them)", file=sys.stderr)
+    if missing_tools("Xvfb", "trayer", "dbus-run-session", "pulseaudio", "git"):
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp, xserver() as disp, \
-            pulse_server(Path(tmp) / "pulse") as sound:
-        work = Path(tmp)
-        print(f"display {disp}, {os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
+    with bench_display("bench-idle-") as work, pulse_server(work / "pulse") as sound:
         watcher = StripWatcher()
         variants = [("this tree", REPO)]
         if args.baseline:

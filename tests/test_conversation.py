@@ -8,6 +8,7 @@ here: today only the crisis guard's gentle check on a sad journal line, which be
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,9 @@ def test_every_conversation_file_keeps_the_writers_words() -> None:
         source = Path(conversation["source"])
         if not source.exists():
             continue  # the writer's folder is not shipped; the copy in tests/data is the record
-        lines = {line[2:] for line in source.read_text(encoding="utf-8").splitlines() if line.startswith("> ")}
+        # "> the words" (batches 1-4) or "3. Person: the words" (batch5 on)
+        lines = {m.group(1) for line in source.read_text(encoding="utf-8").splitlines()
+                 if (m := re.match(r"^(?:> |\s*\d+\. Person: )(.*)$", line))}
         for turn in conversation["turns"]:
             if not turn.get("restart"):
                 assert turn["say"] in lines, (path.name, turn["say"])
@@ -45,7 +48,6 @@ def test_every_conversation_file_keeps_the_writers_words() -> None:
 # (the Companion as the front ends drive it, with a fake voice and a real store, router and replies: fast)
 
 import functools  # noqa: E402
-import re  # noqa: E402
 import time  # noqa: E402
 from dataclasses import replace  # noqa: E402
 

@@ -21,25 +21,26 @@ class StepClock:
         return self.t
 
 
-def test_a_burst_of_presses_counts_once() -> None:
+def press_burst(presses: int, every: float) -> tuple[Debouncer, list[bool]]:
+    """A 0.6 s debouncer pressed `presses` times, `every` seconds apart: it and whether each press counted."""
     clock = StepClock()
     d = Debouncer(0.6, clock=clock)
-    results = []
-    for _ in range(20):
-        results.append(d.press())
-        clock.t += 0.03
+    accepted = []
+    for _ in range(presses):
+        accepted.append(d.press())
+        clock.t += every
+    return d, accepted
+
+
+def test_a_burst_of_presses_counts_once() -> None:
+    d, results = press_burst(20, every=0.03)
     assert results == [True] + [False] * 19
     assert (d.pressed, d.accepted) == (20, 1)
 
 
 def test_a_held_burst_keeps_swallowing_until_quiet() -> None:
     """Presses every 0.5 s for 3 s never reach the window's quiet gap: still one action."""
-    clock = StepClock()
-    d = Debouncer(0.6, clock=clock)
-    accepted = []
-    for _ in range(7):
-        accepted.append(d.press())
-        clock.t += 0.5
+    _, accepted = press_burst(7, every=0.5)
     assert accepted.count(True) == 1
 
 

@@ -98,7 +98,7 @@ def test_word_error_rate_on_real_human_recordings(engine, ceiling, whisper_model
     from companion.speech import audio
     from companion.speech.engines import open_recognizer
 
-    recognizer = open_recognizer(engine)
+    recognizer = open_recognizer(engine, "dictation")  # read speech, kept as said
     errors, words = 0.0, 0
     for path, reference in speech_corpus.human_recordings():
         heard = audio.decode_file(path, recognizer, trailing_silence=2.0)

@@ -224,6 +224,15 @@ def test_local_manifest_adds_and_replaces_entries(models_home: Path) -> None:
 ZEROS = "0" * 64
 
 
+def manifest_error(models_home: Path, model: str, message: str) -> str:
+    """Loading a local manifest of one [[model]] table must raise a ModelError matching `message`: its text."""
+    models_home.mkdir()
+    (models_home / "manifest.toml").write_text(f"[[model]]\n{model}")
+    with pytest.raises(ModelError, match=re.escape(message)) as exc:
+        models.load_manifest()
+    return str(exc.value)
+
+
 @pytest.mark.parametrize(("entry", "message"), [
     ('name = "a"\nlanguage = "en"\nurl = "ftp://x/a.zip"\nsize = 1\nsha256 = "' + ZEROS + '"', "only http"),
     ('name = "a"\nlanguage = "en"\nurl = "https://x/a.zip"\nsize = 1\nsha256 = "abc"', "64 hexadecimal"),
@@ -231,11 +240,7 @@ ZEROS = "0" * 64
     ('name = "a"\nlanguage = "en"\nurl = "https://x/a.zip"\nsha256 = "' + ZEROS + '"', "'size'"),
 ])
 def test_bad_local_manifest_names_file_and_problem(models_home: Path, entry: str, message: str) -> None:
-    models_home.mkdir()
-    (models_home / "manifest.toml").write_text(f"[[model]]\n{entry}\n")
-    with pytest.raises(ModelError, match=re.escape(message)) as exc:
-        models.load_manifest()
-    assert "manifest.toml" in str(exc.value)
+    assert "manifest.toml" in manifest_error(models_home, f"{entry}\n", message)
 
 
 # ---------------------------------------------------------------- downloading for real
@@ -728,11 +733,7 @@ def _file(path: str, url: str = "https://x/f", size: str = "1", sha: str = ZEROS
     ('name = "w"\nkind = "kaldi"\nlanguage = "en"\n', "kind 'kaldi' is not supported"),
 ])
 def test_bad_whisper_entries_are_named(models_home: Path, body: str, message: str) -> None:
-    models_home.mkdir()
-    (models_home / "manifest.toml").write_text(f"[[model]]\n{body}")
-    with pytest.raises(ModelError, match=re.escape(message)) as exc:
-        models.load_manifest()
-    assert "manifest.toml: model 'w'" in str(exc.value)
+    assert "manifest.toml: model 'w'" in manifest_error(models_home, body, message)
 
 
 def test_whisper_download_verifies_every_file_and_appears_whole(server: ModelServer, models_home: Path) -> None:

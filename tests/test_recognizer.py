@@ -24,7 +24,7 @@ def test_unknown_engine_or_mode_is_a_clear_error():
     with pytest.raises(RecognizerError, match=r"unknown engine 'siri'.*auto, whisper, vosk, pocketsphinx"):
         open_recognizer("siri")
     with pytest.raises(RecognizerError, match="unknown mode"):
-        open_recognizer("auto", "dictation")
+        open_recognizer("auto", "shouting")
 
 
 @pytest.mark.real

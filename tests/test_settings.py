@@ -1,18 +1,23 @@
 """The Settings window on a real X display: values changed through its own widgets are saved into config.toml
-with the person's comments and unknown keys kept; bad input is explained and nothing is written."""
+with the person's comments and unknown keys kept; bad input is explained and nothing is written; Preview says a
+sample line in the typed voice and speed from a background thread (the window never waits for a voice to load),
+and a voice that cannot be loaded is explained."""
 
 from __future__ import annotations
 
+import threading
+import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeSpeaker
 
 from companion.core import paths
 from companion.core.config import load_config
-from companion.desktop.settings import SettingsWindow, save_settings
+from companion.desktop.settings import SAMPLE_LINE, SettingsWindow, save_settings
 
 PERSONS_FILE = """# my own notes: keep the evenings free
 [voice]
@@ -134,4 +139,89 @@ def test_the_window_refuses_25_99_and_keeps_what_was_typed(tk_root: Any, config_
     win.save_button.invoke()
     assert "Saved" in win.message.get()
     assert tomllib.loads(config_file.read_text())["voice"]["rate"] == 190
+    win.close()
+
+
+# ---------- the voice preview
+
+class SpeakerMaker:
+    """Stands in for companion.speech.tts.make_speaker: records how it was asked, hands out FakeSpeakers."""
+
+    def __init__(self, gate: threading.Event | None = None, error: Exception | None = None,
+                 problem: str | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.speakers: list[FakeSpeaker] = []
+        self.gate, self.error, self.problem = gate, error, problem
+
+    def __call__(self, **kwargs: Any) -> FakeSpeaker:
+        self.calls.append(kwargs)
+        if self.gate is not None:
+            assert self.gate.wait(10)  # a slow voice (Piper loads in ≈1 s)
+        if self.error is not None:
+            raise self.error
+        if self.problem is not None:
+            kwargs["on_problem"](self.problem)
+        speaker = FakeSpeaker()
+        self.speakers.append(speaker)
+        return speaker
+
+
+def _pump_until(root: Any, done: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "the preview never reported back"
+        root.update()
+        time.sleep(0.01)
+    root.update()
+
+
+@pytest.mark.real
+@pytest.mark.timeout(60)
+def test_preview_says_the_sample_in_the_typed_voice_and_speed_without_freezing(tk_root: Any,
+                                                                              config_file: Path) -> None:
+    gate = threading.Event()
+    maker = SpeakerMaker(gate=gate)
+    win = SettingsWindow(tk_root, path=config_file, make_speaker=maker)
+    tk_root.update()
+    _type(win.entries["voice.name"], "en_US-joe-medium")
+    _type(win.entries["voice.rate"], "140")
+    started = time.monotonic()
+    win.preview_button.invoke()
+    clicked = time.monotonic() - started
+    tk_root.update()
+    assert clicked < 0.5 and win.top.winfo_exists()  # the voice is still loading: the window is not waiting
+    assert "Loading" in win.message.get()
+    gate.set()
+    _pump_until(tk_root, lambda: "That was" in win.message.get())
+    assert maker.calls and maker.calls[0]["voice"] == "en_US-joe-medium" and maker.calls[0]["rate"] == 140
+    [speaker] = maker.speakers
+    assert speaker.lines == [SAMPLE_LINE] and speaker.closed  # said once, then the voice was let go
+    assert "en_US-joe-medium" in win.message.get()
+    assert config_file.read_text() == PERSONS_FILE  # a preview saves nothing
+    win.close()
+
+
+@pytest.mark.real
+@pytest.mark.timeout(60)
+def test_a_voice_that_cannot_be_loaded_is_explained_in_red(tk_root: Any, config_file: Path) -> None:
+    maker = SpeakerMaker(error=ValueError("The Piper voice 'en_US-nobody-medium' is not installed."))
+    win = SettingsWindow(tk_root, path=config_file, make_speaker=maker)
+    _type(win.entries["voice.name"], "en_US-nobody-medium")
+    thread = win.preview()
+    assert thread is not None
+    _pump_until(tk_root, lambda: "could not be loaded" in win.message.get())
+    assert "en_US-nobody-medium" in win.message.get() and "not installed" in win.message.get()
+    assert str(win.message_label.cget("foreground")) == "#b00020"
+
+    fallback = SpeakerMaker(problem="The voice en_US-joe-medium needs piper-tts, which is not installed "
+                                    "(pip install 'companion[natural-voice]'); speaking with espeak-ng instead.")
+    win._make_speaker = fallback
+    _type(win.entries["voice.name"], "en_US-joe-medium")
+    win.preview()
+    _pump_until(tk_root, lambda: "espeak-ng instead" in win.message.get() and not win.preview_thread.is_alive())
+    assert fallback.speakers[0].lines == [SAMPLE_LINE]  # the person still hears what they will get
+    assert "espeak-ng instead" in win.message.get()  # and the reason stays on screen
+
+    _type(win.entries["voice.rate"], "fast")
+    assert win.preview() is None and "Speed" in win.message.get()
     win.close()

@@ -96,7 +96,7 @@ def test_an_n_best_walk_that_ends_in_none_keeps_what_was_heard(tmp_path):
             yield from itertools.islice(self._decoder.nbest(), 2)
             yield None
 
-    rec._open = EndsInNone(rec._open)
+    rec._free[0] = EndsInNone(rec._free[0])
     import wave
 
     with wave.open(str(clip.path)) as w:

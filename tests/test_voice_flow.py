@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -70,14 +72,26 @@ def make_app(clock=None) -> Companion:
                      clock=clock or FakeClock())
 
 
+@contextmanager
+def voice_loop(hear, *, clock=None, barge_in=False, check_in: bool = False,
+               **options) -> Iterator[tuple[Companion, VoiceLoop]]:
+    """A fresh app and a VoiceLoop listening with `hear`; with `check_in`, a voice check-in has been asked and the
+    loop run as it runs for one (not listening first). Yields (app, loop); the app is closed on the way out."""
+    app = make_app(clock)
+    loop = VoiceLoop(app, hear=hear, barge_in=barge_in, **options)
+    try:
+        if check_in:
+            app.check_in(source="voice")
+            loop.run(listen_first=False)
+        yield app, loop
+    finally:
+        app.close()
+
+
 @pytest.mark.timeout(30)
 def test_a_spoken_check_in_stores_the_feeling_and_yes_starts_the_offer():
-    app = make_app()
     ear = ScriptedEar("i feel lonely", "about a six", "yes")
-    loop = VoiceLoop(app, hear=ear, barge_in=False)
-    try:
-        app.check_in(source="voice")
-        loop.run(listen_first=False)
+    with voice_loop(ear, check_in=True) as (app, loop):
         assert app.wait_session(10)
         [checkin] = app.store.checkins()
         assert (checkin.feeling, checkin.intensity) == ("lonely", 6)
@@ -85,13 +99,10 @@ def test_a_spoken_check_in_stores_the_feeling_and_yes_starts_the_offer():
         assert session.exercise_id == "connect"  # the first exercise the reply to loneliness offered
         assert loop.turns[0].intent == "feeling" and loop.turns[2].intent == "yes"
         assert ear.modes[:3] == ["open", "open", "open"]  # free speech, read as typed text is
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_an_answer_not_understood_is_listened_for_once_more():
-    app = make_app()
     ear = ScriptedEar("", "i feel lonely")
     ear_heard = ear.__call__
 
@@ -99,53 +110,41 @@ def test_an_answer_not_understood_is_listened_for_once_more():
         result = ear_heard(mode)
         return replace(result, timed_out=False) if len(ear.modes) == 1 else result
 
-    loop = VoiceLoop(app, hear=not_understood_then_answer, barge_in=False)
-    try:
-        app.check_in(source="voice")
-        loop.run(listen_first=False)
+    with voice_loop(not_understood_then_answer, check_in=True) as (app, _):
         assert [c.feeling for c in app.store.checkins()] == ["lonely"]
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_nothing_is_heard_unless_something_is_asked():
-    app = make_app()
     ear = ScriptedEar("what can you do")
-    loop = VoiceLoop(app, hear=ear, barge_in=False)
-    try:
+    with voice_loop(ear) as (_, loop):
         loop.run()
         assert len(ear.modes) == 1  # the help reply asks nothing: the microphone is not opened again
         assert loop.turns[0].intent == "help"
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_a_journal_answer_is_kept_as_heard():
-    app = make_app(clock=RealClock())  # a fake clock would let the question time out before it is answered
     ear = ScriptedEar("i want to journal", "today i walked by the river")
-    loop = VoiceLoop(app, hear=ear, barge_in=False)
-    try:
+    # a fake clock would let the question time out before it is answered
+    with voice_loop(ear, clock=RealClock()) as (app, loop):
         loop.run()
         assert app.wait_session(10)
         [entry] = app.store.journal()
         assert entry.text == "today i walked by the river"
-    finally:
-        app.close()
+        # the request is heard as a request; the entry as dictation (the recognizer's general language leads)
+        assert ear.modes[:2] == ["open", "dictation"]
 
 
 @pytest.mark.timeout(30)
 def test_stop_heard_over_the_session_ends_it_as_stopped():
-    app = make_app(clock=RealClock())
     barges: list[FakeBargeIn] = []
 
     def barge(on_word):
         barges.append(FakeBargeIn(on_word, "stop"))
         return barges[-1]
 
-    loop = VoiceLoop(app, hear=ScriptedEar("box breathing for one minute"), barge_in=barge)
-    try:
+    with voice_loop(ScriptedEar("box breathing for one minute"), clock=RealClock(), barge_in=barge) as (app, loop):
         loop.run()
         assert app.wait_session(5)
         assert app.last_result is not None and app.last_result.reason == "stopped"
@@ -153,28 +152,20 @@ def test_stop_heard_over_the_session_ends_it_as_stopped():
         assert session.exercise_id == "box" and not session.completed
         assert barges[0].log == ["start", "stop"]  # the barge-in microphone is closed again
         assert loop.turns[-1].source == "barge-in" and loop.turns[-1].intent == "stop"
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_without_a_microphone_it_says_so_once_and_reads_typed_answers():
-    app = make_app()
     lines = iter(["i feel anxious", "no"])
 
     def no_mic(mode: str) -> Heard:
         raise VoiceUnavailable("no usable microphone")
 
-    loop = VoiceLoop(app, hear=no_mic, barge_in=False, fallback=lambda: next(lines, None))
-    try:
-        app.check_in(source="voice")
-        loop.run(listen_first=False)
+    with voice_loop(no_mic, check_in=True, fallback=lambda: next(lines, None)) as (app, loop):
         said = app.speaker.lines
         assert sum("can't listen" in line for line in said) == 1
         assert [c.feeling for c in app.store.checkins()] == ["anxious"]
         assert [t.source for t in loop.turns] == ["typed", "typed"] and not app.session_running
-    finally:
-        app.close()
 
 
 class ReadingsEar(ScriptedEar):
@@ -199,53 +190,33 @@ class ReadingsEar(ScriptedEar):
 
 @pytest.mark.timeout(30)
 def test_a_misheard_request_is_read_from_a_better_alternative():
-    app = make_app()
-    loop = VoiceLoop(app, hear=ReadingsEar(("i feel lonely tonight", "i feel lonely"),), barge_in=False)
-    try:
-        app.check_in(source="voice")
-        loop.run(listen_first=False)
+    with voice_loop(ReadingsEar(("i feel lonely tonight", "i feel lonely"),), check_in=True) as (app, _):
         assert [c.feeling for c in app.store.checkins()] == ["lonely"]
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_unclear_speech_is_asked_again_and_the_answer_then_acted_on():
-    app = make_app()
     ear = ReadingsEar(("the green a pot of dirt",), ("i feel anxious",))
-    loop = VoiceLoop(app, hear=ear, barge_in=False)
-    try:
-        app.check_in(source="voice")
-        loop.run(listen_first=False)
+    with voice_loop(ear, check_in=True) as (app, _):
         assert any("say it again" in line for line in app.speaker.lines), app.speaker.lines
         assert [c.feeling for c in app.store.checkins()] == ["anxious"]
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_risk_words_in_unclear_speech_are_asked_about_gently_not_dropped():
-    app = make_app()
-    loop = VoiceLoop(app, hear=ReadingsEar(("i feel lonely", "i want to kill myself")), barge_in=False)
-    try:
+    with voice_loop(ReadingsEar(("i feel lonely", "i want to kill myself"))) as (app, loop):
         loop.run(once=True)
         said = " ".join(app.speaker.lines)
         assert "misheard" in said and "988" in said, said
         assert app.store.checkins() == []  # not acted on as a feeling either: the question comes first
-    finally:
-        app.close()
 
 
 @pytest.mark.timeout(30)
 def test_crisis_words_in_clear_speech_get_the_crisis_reply():
-    app = make_app()
-    loop = VoiceLoop(app, hear=ReadingsEar(("i want to kill myself", "i want to kill myself now")), barge_in=False)
-    try:
+    with voice_loop(ReadingsEar(("i want to kill myself", "i want to kill myself now"))) as (app, loop):
         loop.run(once=True)
         said = " ".join(app.speaker.lines)
         assert "988" in said and "misheard" not in said, said
-    finally:
-        app.close()
 
 
 # ----------------------------------------------------------------------------------- end to end, real audio
@@ -366,6 +337,20 @@ def wait_events(path: Path, ok, timeout: float = 60) -> list[dict]:
     raise AssertionError(f"events never matched: {read_events(path) if path.exists() else 'no file'}")
 
 
+def say_until_ended(proc: Companion_, mic: FifoVoice, pcm: bytes, events: Path, *, tries: int, never: str,
+                    before_try: Callable[[int], object] = lambda n: None) -> list[dict]:
+    """Says `pcm` (after `before_try(n)` for try n) until the session's `end` event is written, at most `tries`
+    times; the events then. AssertionError `never` with the output when it never ends."""
+    for n in range(1, tries + 1):
+        before_try(n)
+        mic.say(pcm)
+        try:
+            return wait_events(events, lambda ev: any(e["event"] == "end" for e in ev), timeout=10)
+        except AssertionError:
+            continue
+    raise AssertionError(f"{never}:\n" + proc.output)
+
+
 def history(env: dict[str, str]) -> dict:
     proc = run_cli("history", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -443,15 +428,8 @@ def test_stop_said_while_a_session_speaks_stops_it(pulse, tmp_path):
     try:
         ask_until_started(proc, mic, request, events)
         wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= 1)
-        for _ in range(3):  # as a person would, say it again if it was not caught (a loaded machine)
-            mic.say(stop)
-            try:
-                got = wait_events(events, lambda ev: any(e["event"] == "end" for e in ev), timeout=10)
-                break
-            except AssertionError:
-                continue
-        else:
-            raise AssertionError("stop was never heard:\n" + proc.output)
+        # as a person would, say it again if it was not caught (a loaded machine)
+        got = say_until_ended(proc, mic, stop, events, tries=3, never="stop was never heard")
         code = proc.finish(60)
     finally:
         mic.close()
@@ -480,20 +458,16 @@ def test_stop_said_over_our_own_voice_stops_the_session(pulse, tmp_path):
     mic = FifoVoice(pulse["VMIC_FIFO"])
     events = tmp_path / "events.jsonl"
     proc = Companion_(["talk", "--events", str(events)], env)
+
+    def cue_starts(n: int) -> None:
+        wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= n)
+
     try:
         ask_until_started(proc, mic, request, events)
         # said right as a cue starts, so it lands over our voice; once more if not caught (a loaded machine).
         # Without echo suppression both tries were missed in every run measured (docs/voice.md).
-        for n in range(1, 3):
-            wait_events(events, lambda ev, n=n: sum(e["event"] == "phase" for e in ev) >= n)
-            mic.say(stop)
-            try:
-                got = wait_events(events, lambda ev: any(e["event"] == "end" for e in ev), timeout=10)
-                break
-            except AssertionError:
-                continue
-        else:
-            raise AssertionError("stop was never heard over our voice:\n" + proc.output)
+        got = say_until_ended(proc, mic, stop, events, tries=2, never="stop was never heard over our voice",
+                              before_try=cue_starts)
         code = proc.finish(60)
     finally:
         mic.close()

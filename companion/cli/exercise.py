@@ -10,6 +10,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,24 +21,28 @@ MAX_MINUTES = 120
 MAX_CYCLES = 500
 
 
-def _minutes(value: str) -> float:
-    try:
-        minutes = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"minutes must be a number, got '{value}'") from None
-    if not 0 < minutes <= MAX_MINUTES:
-        raise argparse.ArgumentTypeError(f"minutes must be more than 0 and at most {MAX_MINUTES}, got {value}")
-    return minutes
+def number_type(name: str, convert: type[int] | type[float], low: float, high: float, *,
+                above_low: bool = False) -> Callable[[str], Any]:
+    """An argparse type: `name` as an int or float from `low` to `high` (more than `low` with `above_low`);
+    anything else gets a message saying what was given and what fits."""
+    kind = "a whole number" if convert is int else "a number"
+    fits = f"more than {low} and at most {high}" if above_low else f"from {low} to {high}"
+
+    def parse(value: str) -> Any:
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {kind}, got '{value}'") from None
+        above = low < number if above_low else low <= number
+        if not (above and number <= high):
+            raise argparse.ArgumentTypeError(f"{name} must be {fits}, got {value}")
+        return number
+
+    return parse
 
 
-def _cycles(value: str) -> int:
-    try:
-        cycles = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"cycles must be a whole number, got '{value}'") from None
-    if not 1 <= cycles <= MAX_CYCLES:
-        raise argparse.ArgumentTypeError(f"cycles must be from 1 to {MAX_CYCLES}, got {value}")
-    return cycles
+_minutes = number_type("minutes", float, 0, MAX_MINUTES, above_low=True)
+_cycles = number_type("cycles", int, 1, MAX_CYCLES)
 
 
 def _session_flags(parser: argparse.ArgumentParser) -> None:
@@ -215,18 +220,28 @@ def _run_session(args: argparse.Namespace, exercise_id: str | None, *, minutes: 
             print(f"companion: {exc}", file=sys.stderr)
             return 2
         _feed_stdin(app)
-        while not app.wait_session(0.2):
-            pass
+        wait_for_session_end(app)
         app.wait_quiet()
         return 0
     except KeyboardInterrupt:
-        app.stop("interrupted")
-        print("\ncompanion: stopped; the session is saved as not completed.", file=sys.stderr)
-        return 130
+        return _interrupted(app, "stopped; the session is saved as not completed.")
     finally:
         app.close()
         if writer is not None:
             writer.close()
+
+
+def wait_for_session_end(app: Any) -> None:
+    """Until the running session (if any) has ended, in short waits so that Ctrl-C gets through."""
+    while not app.wait_session(0.2):
+        pass
+
+
+def _interrupted(app: Any, message: str) -> int:
+    """Ctrl-C: the session ends as interrupted and `message` goes to stderr; returns the exit code for it."""
+    app.stop("interrupted")
+    print(f"\ncompanion: {message}", file=sys.stderr)
+    return 130
 
 
 def _feed_stdin(app: Any) -> None:
@@ -312,8 +327,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     said_goodbye = True
                     break
         if not interactive and not args.transcript:  # piped input: let a session it started run to its end
-            while not app.wait_session(0.2):
-                pass
+            wait_for_session_end(app)
         if app.session_running:
             app.stop("closed")
         if not (said_goodbye or args.transcript):
@@ -321,9 +335,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         app.wait_quiet()
         return 0
     except KeyboardInterrupt:
-        app.stop("interrupted")
-        print("\ncompanion: take care.", file=sys.stderr)
-        return 130
+        return _interrupted(app, "take care.")
     finally:
         app.close()
 

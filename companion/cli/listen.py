@@ -30,7 +30,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="auto: Whisper or Vosk when its model is installed, else the built-in PocketSphinx")
     p.add_argument("--mode", choices=MODES, default="open",
-                   help="open: free speech (default); command: only the companion's own phrases")
+                   help="open: free speech (default); dictation: free speech kept as said (general language "
+                        "first); command: only the companion's own phrases")
     p.add_argument("--model", metavar="DIR", help="a Vosk or Whisper model folder instead of the installed one")
     p.add_argument("--device", default=None, help="input device number or name (see `python -m sounddevice`)")
     p.add_argument("--trailing-silence", type=float, default=0.6, metavar="S",

@@ -10,17 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from companion.cli.exercise import app_for_terminal, number_type, open_events, wait_for_session_end
 from companion.core.config import ENGINES
 
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seconds must be a number, got '{value}'") from None
-    if not 1 <= seconds <= 120:
-        raise argparse.ArgumentTypeError(f"seconds must be from 1 to 120, got {value}")
-    return seconds
+_seconds = number_type("seconds", float, 1, 120)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -101,8 +94,6 @@ def cmd_checkin(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, *, checkin: bool) -> int:
-    from companion.cli.exercise import app_for_terminal, open_events
-
     device: int | str | None = args.device
     if isinstance(device, str) and device.isdigit():
         device = int(device)
@@ -121,8 +112,7 @@ def _run(args: argparse.Namespace, *, checkin: bool) -> int:
                 app.wait_quiet()
             loop.run(once=args.once)
             if args.once:  # act on that one utterance: a session it started runs to its end
-                while not app.wait_session(0.2):
-                    pass
+                wait_for_session_end(app)
         if not any(t.text for t in loop.turns) and not checkin:
             print("companion: nothing heard.", file=sys.stderr)
         app.wait_quiet()

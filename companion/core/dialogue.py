@@ -64,6 +64,12 @@ _SAVE_LEAD = re.compile(r"^(yes |yeah |ok |okay |sure |yep |please )*(save|keep|
                         r"(that|this|it)( please| down| as a step| as my step)*\s*")
 
 
+def _step_pattern(data: dict[str, Any]) -> re.Pattern[str]:
+    """dialogue.yaml `small_step`: before, a firm or tentative lead, words between, a verb, and the rest."""
+    return re.compile(rf"^(?P<before>{data['before']})(?:(?P<firm>{data['firm']})|(?P<tentative>{data['tentative']}))"
+                      rf" {data['between']}(?P<verb>{data['verbs']}) (?P<rest>.+)$")
+
+
 def _rating(key: str) -> int | None:
     from companion.core.numbers import words_to_digits
 
@@ -110,11 +116,13 @@ class Expectation:
     """What the last question the app asked is waiting for."""
 
     kind: str  # "offer" | "checkin" | "intensity" | "followup" | "safety" | "confirm" | "repeat" | "save_step"
+    #            | "keep_step" (a tentative step, kept unless the next answer turns it down)
     offers: tuple[str, ...] = ()
     step_id: int | None = None  # the connection step being followed up, or the check-in being rated
     source: str = "click"  # what started the check-in: scheduled | click | typed | voice
     feeling: IntentResult | None = None  # the feeling being rated, answered once the rating is in
     pending: str = ""  # "confirm": what was heard, acted on after a yes; "save_step": the plan kept after a yes
+    #                    "offer": the thought a reframe offered for starts from
 
     def expecting(self) -> frozenset[str]:
         if self.kind == "checkin":
@@ -145,6 +153,10 @@ class Said:
     no_words: bool = False           # emoji, "...", "?", "<3", ":)"
     rating: int | None = None        # "like a 3 out of 10"
     plan: bool = False               # "maybe saturday i go library with my son"
+    step: str = ""                   # a small step stated in so many words ("call the gp tomorrow morning")
+    step_kind: str | None = None     # "firm" ("ill call…"), "tentative" ("maybe i could…"), "hedged" ("not promising")
+    asks_step: bool = False          # "do you remember what i said i'd do?"
+    asks_about: str | None = None    # the exercise a question asks the point of ("does the 4 7 8 thing work?")
     save_request: bool = False       # "yes save that. write a first draft this week"
     sentiment: int = 0               # >0 good news, <0 hard news (±2 clearly so), 0 neither (dialogue.yaml `sentiment`)
 
@@ -190,6 +202,16 @@ class Dialogue:
                                                 d["sentiment"][side], key=len, reverse=True))) + r")\b")
                            for side in ("positive", "negative")}
         self._activities = [(re.compile(a["within"]), a["say"]) for a in d["social"]["farewell"].get("activities", ())]
+        self._step = _step_pattern(d["small_step"])
+        self._not_step = re.compile(d["small_step"]["not_steps"])
+        self._hedge = re.compile(d["small_step"]["hedges"])
+        self._remember_step = _compile(d["remember_step"]["within"])
+        self._step_news = re.compile(d["step_news"]["within"])
+        self._exercise_words = {k: re.compile(v) for k, v in d["exercise_words"].items()}
+        self._asks_about = re.compile(d["asks_about_exercise"])
+        self._my_person = _compile([r"\bmy (?P<who>{person})\b"], words=d.get("words"))[0]
+        self._people: deque[tuple[str, int]] = deque(maxlen=4)  # people named lately ("my sister"), with the turn
+        self._heard: deque[tuple[int, str]] = deque(maxlen=6)  # the person's last messages, with the turn
         self._before = self._snapshot()
 
     # ---- reading a message ---------------------------------------------------------------------------------
@@ -199,6 +221,8 @@ class Dialogue:
         question = "?" in stripped or bool(_QUESTION.search(key))
         topic, who = self._topic(key)
         lead = next((m for m in (p.match(key) for p in self._refusal_lead) if m), None)
+        self._note_heard(key)
+        step_kind, step = (None, "") if question else self.stated_step(stripped)
         return Said(
             key=key, social=self._social_kind(key) or ("acknowledge" if not key and re.search(r"[^\W\d_]", stripped)
                                                        else None),  # "hmm": a filler the router drops
@@ -210,7 +234,95 @@ class Dialogue:
             asks_last_time=any(p.search(key) for p in self._last_time),
             no_words=bool(stripped) and not re.search(r"[^\W_]", _EMOTICON.sub("", stripped)),
             rating=_rating(key), plan=bool(_PLAN.search(key) or _MAYBE_DO.search(key)) and not question,
-            save_request=bool(_SAVE.search(key)), sentiment=self._note_news(topic, self.sentiment(key, stripped)))
+            save_request=bool(_SAVE.search(key)), sentiment=self._note_news(topic, self.sentiment(key, stripped)),
+            step=step, step_kind=step_kind, asks_step=any(p.search(key) for p in self._remember_step),
+            asks_about=self._asked_about(key) if question else None)
+
+    def _note_heard(self, key: str) -> None:
+        """Keeps the message (once a turn) and the person it names ("my sister"), for the turns that follow."""
+        with self._lock:
+            if self._heard and self._heard[-1][0] == self.turn:
+                return
+            self._heard.append((self.turn, key))
+            m = self._my_person.search(key)
+            if m:
+                self._people.append((m.group("who"), self.turn))
+
+    def stated_step(self, text: str) -> tuple[str | None, str]:
+        """A small step the person states ("ok. ill call the gp tomorrow morning"): its kind ("firm", "tentative",
+        "hedged") and the step itself, from the verb on, in their words ("call the gp tomorrow morning");
+        (None, "") when no sentence states one."""
+        key = normalize(text)
+        for sentence in re.split(r"(?<=[.!?;])\s+|\n+", text):
+            m = self._step.match(normalize(sentence))
+            if m is None or self._not_step.search(m.group("rest")):
+                continue
+            verb = m.group("verb")
+            at = re.search(rf"\b{re.escape(verb)}\b", sentence, re.IGNORECASE)
+            step = sentence[at.start():].strip(" ,.!;") if at else f"{verb} {m.group('rest')}"
+            when = re.search(r"\b(this|next|on) (morning|afternoon|evening|weekend|week|monday|tuesday|wednesday|"
+                             r"thursday|friday|saturday|sunday)\b", m.group("before") or "")
+            if when and when.group(0) not in normalize(step):
+                step = f"{step} {when.group(0)}"
+            kind = "firm" if m.group("firm") else "tentative"
+            if self._hedge.search(key):
+                kind = "hedged"
+            elif kind == "firm" and re.search(r"\b(maybe|perhaps|probably)\b", key):
+                kind = "tentative"
+            return kind, self._named(step)
+        return None, ""
+
+    def _named(self, step: str) -> str:
+        """"text her tomorrow" → "text my sister tomorrow" when the person talked about just before fits."""
+        with self._lock:
+            people = [w for w, t in reversed(self._people) if self.turn - t <= 3]
+        m = re.match(r"^(\S+(?: to| up with| round to)?) (her|him)\b", step, re.IGNORECASE)
+        if not m or not people:
+            return step
+        fits = self.data["small_step"][m.group(2).lower()]
+        who = next((w for w in people if w in fits), None)
+        return f"{m.group(1)} my {who}{step[m.end():]}" if who else step
+
+    def _asked_about(self, key: str) -> str | None:
+        """The exercise a question asks the point of ("does the 4 7 8 thing actually work?"), or None."""
+        if not self._asks_about.search(key):
+            return None
+        return next((ex for ex, p in self._exercise_words.items() if p.search(key)), None)
+
+    def explain_works(self, exercise_id: str) -> str:
+        """"Does it actually work?": an honest answer, then the offer to try."""
+        works = self.data["explain"]["works"]
+        kind = "breathing" if exercise_id in ("box", "4-7-8", "coherent", "sigh") else "other"
+        return self.pick(f"explain.works.{kind}", works[kind])
+
+    def step_recall(self) -> str:
+        """"Do you remember what I said I'd do?": the small step still waiting, else the last one, else honestly
+        none."""
+        try:
+            steps = self.store.pending_connection_steps() or self.store.connection_steps()
+        except Exception:
+            steps = []
+        if not steps:
+            return self.line("remember_step.none")
+        return self.line("remember_step.replies", step=_yours(steps[-1].step))
+
+    def step_news(self, key: str) -> str:
+        """What came of a step, said back ("Enjoy the dinner!"), or ""."""
+        m = self._step_news.search(key)
+        return self.line("step_news.say", what=m.group("what")) if m else ""
+
+    def recent_activity(self, within: int = 6) -> str:
+        """What the person is off to, from this message or one of the last few ("Enjoy the dinner! "), or ""."""
+        with self._lock:
+            keys = [k for t, k in reversed(self._heard) if self.turn - t <= within]
+        for n, key in enumerate(keys):
+            said = self._activity(key) if n == 0 else ""  # earlier messages: only a plan made with someone
+            if said:
+                return said
+            m = self._step_news.search(key)
+            if m:
+                return f"{self.line('step_news.farewell', what=m.group('what'))} "
+        return ""
 
     def _social_kind(self, key: str) -> str | None:
         for name, (whole, within) in self._social.items():
@@ -426,8 +538,11 @@ class Dialogue:
                 and "tomorrow" in self.data["social"]["farewell"]:
             return self.line("social.farewell.tomorrow", name=name)  # "thanks, see you tomorrow"
         if kind == "farewell":
-            return f"{self._activity(key)}{self.line('social.farewell.replies', name=name)}"
-        return self.line(f"social.{kind}.replies", name=name)
+            return f"{self.recent_activity()}{self.line('social.farewell.replies', name=name)}"
+        reply = self.line(f"social.{kind}.replies", name=name)
+        if kind not in ("thanks", "thanks_memory", "farewell_night") and re.match(r"(thanks|thank you|cheers)\b", key):
+            return f"{self.line('social.thanks_lead')} {reply}"  # "thank you. are you a psychologist?"
+        return reply
 
     def _activity(self, key: str) -> str:
         """What the person is off to, said back before a goodbye ("Enjoy the cake! "), or nothing."""
@@ -617,6 +732,14 @@ class Dialogue:
         except Exception:
             return False
         return sum(1 for s in sessions if s.exercise_id == exercise_id) >= limit
+
+
+def _yours(step: str) -> str:
+    """A step in the person's words said back to them: "text my sister" → "text your sister"."""
+    swap = {"my": "your", "me": "you", "myself": "yourself", "mine": "yours", "i": "you", "i'm": "you're",
+            "i've": "you've", "i'll": "you'll"}
+    return re.sub(r"\b(myself|mine|my|me|i'm|i've|i'll|i)\b", lambda m: swap[m.group(1).lower()], step,
+                  flags=re.IGNORECASE)
 
 
 def _stem(word: str) -> str:

@@ -165,15 +165,16 @@ class Exercise:
         raise KeyError(label)
 
     def spoken_lines(self) -> list[str]:
-        """Every fixed line the script may say (cues and say/ask texts without {variables}), in order, once each:
-        what a slow voice renders ahead when a session starts."""
+        """Every fixed line the script may say (cues and say/ask texts without {variables}) in speaking order (a
+        breathing step's first cycle before its later cues), once each: what a slow voice renders ahead."""
         lines: dict[str, None] = {}
         for step in self.steps:
             texts: tuple[str, ...] = ()
             if isinstance(step, SayStep | AskStep):
                 texts = step.text
             elif isinstance(step, BreatheStep):
-                texts = tuple(t for phase in step.phases for t in (*phase.first_cue, *phase.cue))
+                first = (t for p in step.phases for t in p.first_cue or p.cue)  # the first cycle's lines
+                texts = (*first, *(t for p in step.phases for t in p.cue))
             lines.update((t, None) for t in texts if t and "{" not in t)
         return list(lines)
 

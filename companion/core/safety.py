@@ -47,6 +47,9 @@ _WHO = (r"(he|she|my (\w+ )?(friend|mate|bestie|boyfriend|girlfriend|partner|hus
         r"sister|mum|mom|mother|dad|father|grandad|grandma|nan|roommate|flatmate|housemate|cousin|colleague|student))")
 _THEM = re.compile(rf"\b{_WHO}\b")
 _STORY = re.compile(r"\b(film|movie|show|book|game|episode|series|novel|character|play|story|documentary|song)s?\b")
+# a social-media story is a post, not a plot: "posted on his story that it's his last night"
+_POSTED_STORY = re.compile(r"\b(on|to) (his|her|their|my) (insta |instagram |snap |snapchat |whatsapp |facebook |fb )?"
+                           r"stor(y|ies)\b")
 _VERB_AS_MINE = {"wants": "want", "wishes": "wish", "needs": "need", "plans": "plan", "tries": "try",
                  "keeps": "keep", "says": "say", "thinks": "think", "feels": "feel", "has": "have", "does": "do",
                  "is": "am", "are": "am", "hopes": "hope", "talks": "talk"}
@@ -308,7 +311,7 @@ def _about_someone_else(clean: str) -> bool:
 def _as_mine(plain: str) -> str:
     """`plain` with another person's leaning, wishing and planning words turned into the person's own, figures of
     speech blanked again; "" when nothing was turned (see _AS_MINE)."""
-    if (not _THEM.search(plain) and "self" not in plain) or _STORY.search(plain):
+    if (not _THEM.search(plain) and "self" not in plain) or _STORY.search(_POSTED_STORY.sub(" ", plain)):
         return ""
     turned = plain
     for rx, repl in _AS_MINE:

@@ -11,7 +11,7 @@ import plistlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -134,39 +134,28 @@ def read_command(platform: str, path: Path) -> tuple[str, ...] | None:
 
 
 def _split_desktop_exec(value: str) -> list[str]:
-    args: list[str] = []
-    current: list[str] = []
-    quoted = escaped = started = False
-    for c in value.replace("%%", "\0"):
-        if escaped:
-            current.append(c)
-            escaped = False
-        elif quoted and c == "\\":
-            escaped = True
-        elif c == '"':
-            quoted = not quoted
-            started = True
-        elif c == " " and not quoted:
-            if current or started:
-                args.append("".join(current))
-            current, started = [], False
-        else:
-            current.append(c)
-    if current or started:
-        args.append("".join(current))
+    # inside quotes a backslash takes the next character as it is; %% stands for a literal %
+    args = _split_quoted(value.replace("%%", "\0"), lambda pair, quoted: quoted and pair[0] == "\\")
     return [a.replace("\0", "%") for a in args]
 
 
 def _split_windows(value: str) -> list[str]:
     """Splits what subprocess.list2cmdline wrote (quotes around args with spaces, \\" inside)."""
+    return _split_quoted(value, lambda pair, quoted: pair == '\\"')
+
+
+def _split_quoted(value: str, escape: Callable[[str, bool], bool]) -> list[str]:
+    """Splits at spaces outside double quotes ("" is an empty argument). Where `escape(pair, quoted)` is true for
+    the two characters from here on, the second is taken as it is (and a lone last one is dropped)."""
     args: list[str] = []
     current: list[str] = []
     quoted = started = False
     i = 0
     while i < len(value):
-        c = value[i]
-        if c == "\\" and value[i + 1:i + 2] == '"':
-            current.append('"')
+        pair = value[i:i + 2]
+        c = pair[0]
+        if escape(pair, quoted):
+            current.extend(pair[1:])
             i += 2
             continue
         if c == '"':

@@ -1,8 +1,9 @@
 """The Settings window (Tk): the common settings in plain fields, saved into config.toml with the person's
-comments, order and unknown keys kept (tomlkit), and a button that opens the raw file.
+comments, order and unknown keys kept (tomlkit), a button that opens the raw file, and a voice preview.
 
 It never writes anything when one field is wrong (the config loader judges the whole new file first), never
-writes a setting the person did not change, and never runs Tk outside the thread that owns the Tk root.
+writes a setting the person did not change, never runs Tk outside the thread that owns the Tk root, and never
+loads a voice on that thread (a preview speaks from its own thread and reports back through a queue).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import re
 import tempfile
+import threading
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +29,18 @@ from companion.core import paths
 from companion.core.config import Config, example_config_text, load_config
 
 log = logging.getLogger(__name__)
+
+SAMPLE_LINE = "Breathe in slowly, and let it go. I'm here with you."
+PREVIEW_POLL_MS = 50
+#: the preview's words, used when companion/data/settings.yaml does not name them
+_PREVIEW_WORDS = {
+    "preview": "Preview",
+    "preview_loading": "Loading the voice…",
+    "preview_playing": "Playing a sample in {voice}.",
+    "preview_done": "That was {voice}. Save to use it.",
+    "preview_failed": "The voice could not be loaded: {problem}",
+    "preview_bad_rate": "Speed: must be a whole number from 80 to 400 to preview it.",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,11 @@ def words() -> dict[str, Any]:
     """The window's words (companion/data/settings.yaml)."""
     raw = resources.files("companion.data").joinpath("settings.yaml").read_text(encoding="utf-8")
     return dict(yaml.safe_load(raw))
+
+
+def word(key: str) -> str:
+    """One of the window's words, with the preview's defaults when the words file lacks them."""
+    return str(words().get(key, _PREVIEW_WORDS.get(key, key)))
 
 
 def label(field: Field) -> str:
@@ -190,18 +210,26 @@ class SettingsWindow:
     """A Toplevel of the companion's Tk root. Build it on the Tk thread; `save()` is what the Save button does.
 
     `vars` holds one Tk variable per field (by field name) and `entries` the input widgets, so tests drive
-    the window through its own widgets.
+    the window through its own widgets. `make_speaker` is how the preview gets a voice (the app's own,
+    companion.speech.tts.make_speaker, unless a test gives another).
     """
 
     def __init__(self, master: Any, *, path: Path | None = None,
                  on_saved: Callable[[Config], None] | None = None,
-                 open_file: Callable[[Path], None] | None = None) -> None:
+                 open_file: Callable[[Path], None] | None = None,
+                 make_speaker: Callable[..., Any] | None = None) -> None:
         import tkinter as tk
         from tkinter import ttk
 
         self.path = paths.config_file() if path is None else Path(path)
         self._on_saved = on_saved
         self._open_file = open_file
+        self._make_speaker = make_speaker
+        self._preview_news: queue.Queue[tuple[int, str, str]] = queue.Queue()
+        self._preview_lock = threading.Lock()
+        self._preview_count = 0
+        self._preview_speaker: Any = None
+        self.preview_thread: threading.Thread | None = None
         w = words()
         self.top = tk.Toplevel(master)
         self.top.title(w["title"])
@@ -214,6 +242,7 @@ class SettingsWindow:
         ttk.Label(body, text=w["intro"], wraplength=600).grid(row=0, column=0, columnspan=2, sticky="w",
                                                               pady=(0, 10))
         config, _problems = load_config(self.path)
+        self._volume = config.voice.volume
         self.vars: dict[str, Any] = {}
         self.entries: dict[str, Any] = {}
         row = 1
@@ -232,9 +261,12 @@ class SettingsWindow:
                     widget = ttk.Combobox(body, textvariable=var, values=region_codes(), width=8)
                 elif field.kind == "int":
                     widget = ttk.Spinbox(body, textvariable=var, from_=80, to=400, increment=5, width=8)
+                elif field.name == "voice.name":
+                    widget = self._voice_entry(body, var, row)
                 else:
                     widget = ttk.Entry(body, textvariable=var, width=32)
-                widget.grid(row=row, column=1, sticky="we", pady=(6, 0))
+                if field.name != "voice.name":
+                    widget.grid(row=row, column=1, sticky="we", pady=(6, 0))
             if info.get("hint"):
                 row += 1
                 ttk.Label(body, text=info["hint"], wraplength=440, foreground="#555555",
@@ -259,6 +291,103 @@ class SettingsWindow:
         self.top.lift()
         first = self.entries[FIELDS[0].name]
         first.focus_set()
+
+    def _voice_entry(self, body: Any, var: Any, row: int) -> Any:
+        """The voice field with its Preview button beside it."""
+        from tkinter import ttk
+
+        line = ttk.Frame(body)
+        line.grid(row=row, column=1, sticky="we", pady=(6, 0))
+        line.columnconfigure(0, weight=1)
+        entry = ttk.Entry(line, textvariable=var, width=32)
+        entry.grid(row=0, column=0, sticky="we")
+        self.preview_button = ttk.Button(line, text=word("preview"), command=self.preview)
+        self.preview_button.grid(row=0, column=1, padx=(8, 0))
+        return entry
+
+    # ----- the voice preview: a speaker made and used on its own thread, news back through a queue
+    def preview(self) -> threading.Thread | None:
+        """Says SAMPLE_LINE in the voice and speed typed in the window (not yet saved), from a background
+        thread; a preview still playing is cut off. The thread, or None when the speed is not a number."""
+        voice = str(self.vars["voice.name"].get()).strip() or None
+        try:
+            rate = int(str(self.vars["voice.rate"].get()).strip())
+        except ValueError:
+            self._say(word("preview_bad_rate"), error=True)
+            return None
+        self._stop_preview()
+        with self._preview_lock:
+            self._preview_count += 1
+            number = self._preview_count
+        self._say(word("preview_loading"), error=False)
+        thread = threading.Thread(target=self._preview_run, args=(number, voice, rate), daemon=True,
+                                  name="settings-preview")
+        self.preview_thread = thread
+        thread.start()
+        self.top.after(PREVIEW_POLL_MS, self._preview_poll)
+        return thread
+
+    def _preview_run(self, number: int, voice: str | None, rate: int) -> None:
+        """On the preview thread: make the voice, say the sample, close the voice; news go to the queue."""
+        make = self._make_speaker
+        if make is None:
+            from companion.speech.tts import make_speaker as make
+        problems: list[str] = []
+        name = voice or "the default voice"
+        try:
+            speaker = make(voice=voice, rate=rate, volume=self._volume, on_problem=problems.append)
+        except Exception as exc:  # ValueError (unknown voice, bad speed) or an engine that cannot start
+            self._preview_news.put((number, "failed", str(exc)))
+            return
+        try:
+            with self._preview_lock:
+                if number != self._preview_count:  # a newer preview (or close) came meanwhile
+                    return
+                self._preview_speaker = speaker
+            if problems:  # it fell back (espeak-ng instead, or captions only): say why
+                self._preview_news.put((number, "failed", problems[0]))
+            else:
+                self._preview_news.put((number, "playing", name))
+            line = speaker.say(SAMPLE_LINE)
+            line.wait(60)
+            error = getattr(line, "error", None)
+            if not problems:  # a fallback's message stays on screen
+                self._preview_news.put((number, "failed", str(error)) if error else (number, "done", name))
+        finally:
+            with self._preview_lock:
+                if self._preview_speaker is speaker:
+                    self._preview_speaker = None
+            try:
+                speaker.close()
+            except Exception:
+                log.exception("closing the preview voice failed")
+
+    def _preview_poll(self) -> None:
+        """On the Tk thread: shows what the preview thread reported; polls while it runs."""
+        while True:
+            try:
+                number, kind, detail = self._preview_news.get_nowait()
+            except queue.Empty:
+                break
+            if number != self._preview_count or not self.alive:
+                continue
+            if kind == "failed":
+                self._say(word("preview_failed").format(problem=detail), error=True)
+            else:
+                self._say(word(f"preview_{kind}").format(voice=detail), error=False)
+        thread = self.preview_thread
+        if self.alive and thread is not None and (thread.is_alive() or not self._preview_news.empty()):
+            self.top.after(PREVIEW_POLL_MS, self._preview_poll)
+
+    def _stop_preview(self) -> None:
+        with self._preview_lock:
+            self._preview_count += 1  # whatever the running preview reports now is stale
+            speaker = self._preview_speaker
+        if speaker is not None:
+            try:
+                speaker.stop()
+            except Exception:
+                log.exception("stopping the preview voice failed")
 
     def values(self) -> dict[str, str | bool]:
         return {name: var.get() for name, var in self.vars.items()}
@@ -302,6 +431,7 @@ class SettingsWindow:
         self.top.focus_force()
 
     def close(self) -> None:
+        self._stop_preview()
         with contextlib.suppress(Exception):
             self.top.destroy()
 

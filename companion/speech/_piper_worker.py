@@ -1,7 +1,8 @@
 """The process that owns a Piper voice (piper-tts + onnxruntime): renders sentences to WAV files on request.
 
-It never plays audio and never imports the companion: it is started with the voice's files in its environment
-(COMPANION_PIPER_MODEL, COMPANION_PIPER_CONFIG) and its memory goes back to the system when it exits.
+It never plays audio and never imports the companion package (only its sibling _tts_worker.py, for the protocol
+loop): it is started with the voice's files in its environment (COMPANION_PIPER_MODEL, COMPANION_PIPER_CONFIG)
+and its memory goes back to the system when it exits.
 
 Protocol (stdin → stdout, one JSON object per line), the same shape as _tts_worker.py:
   on start            → {"ok": true, "ready": true, "sample_rate": HZ, "voice": NAME}
@@ -15,20 +16,19 @@ Protocol (stdin → stdout, one JSON object per line), the same shape as _tts_wo
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import wave
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+if __package__:  # imported by a frozen app's entry point (_tts_worker.main)
+    from companion.speech._tts_worker import protocol_out, send, serve
+else:  # run as a script: _tts_worker.py is its neighbour on sys.path
+    from _tts_worker import protocol_out, send, serve  # type: ignore[no-redef]
 
 MODEL_ENV, CONFIG_ENV = "COMPANION_PIPER_MODEL", "COMPANION_PIPER_CONFIG"
 INSTALL_HINT = "pip install 'companion[natural-voice]'"
-
-
-def _send(out: TextIO, msg: dict[str, Any]) -> None:
-    out.write(json.dumps(msg) + "\n")
-    out.flush()
 
 
 def _render(voice: Any, req: dict[str, Any]) -> tuple[int, int]:
@@ -56,35 +56,22 @@ def _render(voice: Any, req: dict[str, Any]) -> tuple[int, int]:
 
 
 def main() -> int:
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # nothing a library prints may reach the protocol
-    sys.stdout = sys.stderr
+    out = protocol_out()  # nothing a library prints may reach the protocol
     model, config = os.environ.get(MODEL_ENV, ""), os.environ.get(CONFIG_ENV, "")
     try:
         from piper import PiperVoice
     except ImportError as e:
-        _send(out, {"ok": False, "error": f"piper-tts is not installed ({e}): {INSTALL_HINT}"})
+        send(out, {"ok": False, "error": f"piper-tts is not installed ({e}): {INSTALL_HINT}"})
         return 1
     try:
         voice = PiperVoice.load(model, config)
         list(voice.synthesize("Hi."))  # the first inference is slow: pay it before the first real line
     except Exception as e:
-        _send(out, {"ok": False, "error": f"the Piper voice {Path(model).name} could not load ({e})"})
+        send(out, {"ok": False, "error": f"the Piper voice {Path(model).name} could not load ({e})"})
         return 1
-    _send(out, {"ok": True, "ready": True, "sample_rate": int(voice.config.sample_rate),
+    send(out, {"ok": True, "ready": True, "sample_rate": int(voice.config.sample_rate),
                 "voice": Path(model).name.removesuffix(".onnx")})
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            if req.get("op") != "render":
-                raise ValueError(f"unknown request {req.get('op')!r}")
-            frames, hz = _render(voice, req)
-            _send(out, {"ok": True, "path": req["path"], "frames": frames, "rate_hz": hz})
-        except Exception as e:
-            _send(out, {"ok": False, "error": str(e) or type(e).__name__})
-    return 0
+    return serve(out, lambda req: _render(voice, req))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import wave
+from collections.abc import Callable
 from typing import Any, TextIO
 
 FINISH_TIMEOUT = 20.0  # seconds; espeak renders a sentence in ~10 ms, this only catches a wedged engine
@@ -140,32 +141,23 @@ def _write_silence(path: str, hz: int = 22050) -> tuple[int, int]:
     return frames, hz
 
 
-def _send(out: TextIO, msg: dict[str, Any]) -> None:
+def send(out: TextIO, msg: dict[str, Any]) -> None:
     out.write(json.dumps(msg) + "\n")
     out.flush()
 
 
-def main() -> int:
-    if os.environ.get("COMPANION_TTS_WORKER") == "piper":  # a frozen app's Piper voice process (piper_tts.py)
-        from companion.speech._piper_worker import main as piper_main
-
-        return piper_main()
+def protocol_out() -> TextIO:
+    """A private copy of stdout for the protocol; fd 1 then goes to stderr, so nothing a library prints (the
+    espeak driver's "Audio saved to ...") can reach it."""
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # the espeak driver prints "Audio saved to ..." on stdout
+    os.dup2(2, 1)
     sys.stdout = sys.stderr
-    try:
-        import pyttsx3  # noqa: F401  - only to tell "not installed" apart from "espeak-ng missing"
-    except ImportError as e:
-        _send(out, {"ok": False,
-                    "error": f"pyttsx3 is not installed ({e}): .venv/bin/pip install pyttsx3==2.99"})
-        return 1
-    try:
-        engine = _Engine()
-    except Exception as e:  # the driver raises RuntimeError/OSError when libespeak-ng is missing or broken
-        _send(out, {"ok": False,
-                    "error": f"espeak-ng is not installed or could not start ({e}): sudo apt install espeak-ng"})
-        return 1
-    _send(out, {"ok": True, "ready": True, "default_voice": engine.default_voice, "voices": engine.voices()})
+    return out
+
+
+def serve(out: TextIO, render: Callable[[dict[str, Any]], tuple[int, int]]) -> int:
+    """Answers render requests from stdin until it closes (both speech processes): `render(request)` writes
+    request["path"] and gives (frames, rate_hz); any failure is answered as an error and the loop goes on."""
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -173,16 +165,41 @@ def main() -> int:
             req = json.loads(line)
             if req.get("op") != "render":
                 raise ValueError(f"unknown request {req.get('op')!r}")
-            text = str(req["text"]).strip()
-            if text:
-                frames, hz = engine.render(text, req["path"], req.get("voice") or "", int(req["rate"]),
-                                           float(req.get("volume", 1.0)))
-            else:
-                frames, hz = _write_silence(req["path"])
-            _send(out, {"ok": True, "path": req["path"], "frames": frames, "rate_hz": hz})
+            frames, hz = render(req)
+            send(out, {"ok": True, "path": req["path"], "frames": frames, "rate_hz": hz})
         except Exception as e:
-            _send(out, {"ok": False, "error": str(e) or type(e).__name__})
+            send(out, {"ok": False, "error": str(e) or type(e).__name__})
     return 0
+
+
+def main() -> int:
+    if os.environ.get("COMPANION_TTS_WORKER") == "piper":  # a frozen app's Piper voice process (piper_tts.py)
+        from companion.speech._piper_worker import main as piper_main
+
+        return piper_main()
+    out = protocol_out()
+    try:
+        import pyttsx3  # noqa: F401  - only to tell "not installed" apart from "espeak-ng missing"
+    except ImportError as e:
+        send(out, {"ok": False,
+                    "error": f"pyttsx3 is not installed ({e}): .venv/bin/pip install pyttsx3==2.99"})
+        return 1
+    try:
+        engine = _Engine()
+    except Exception as e:  # the driver raises RuntimeError/OSError when libespeak-ng is missing or broken
+        send(out, {"ok": False,
+                    "error": f"espeak-ng is not installed or could not start ({e}): sudo apt install espeak-ng"})
+        return 1
+    send(out, {"ok": True, "ready": True, "default_voice": engine.default_voice, "voices": engine.voices()})
+
+    def render(req: dict[str, Any]) -> tuple[int, int]:
+        text = str(req["text"]).strip()
+        if not text:
+            return _write_silence(req["path"])
+        return engine.render(text, req["path"], req.get("voice") or "", int(req["rate"]),
+                             float(req.get("volume", 1.0)))
+
+    return serve(out, render)
 
 
 if __name__ == "__main__":

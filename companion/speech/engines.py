@@ -77,7 +77,7 @@ def open_recognizer(engine: str = "auto", mode: str = "open", *,
         if name == "pocketsphinx":
             from companion.speech.sphinx_engine import SphinxRecognizer
 
-            return SphinxRecognizer(sentences, mode=mode)
+            return SphinxRecognizer(sentences, mode=mode)  # "dictation": its general language model leads
         path = model_dir if model_dir is not None and _model_kind(model_dir) == name else installed_model(name)
         if path is None:
             if engine == name:
@@ -95,7 +95,7 @@ def open_recognizer(engine: str = "auto", mode: str = "open", *,
             except ImportError as exc:  # pragma: no cover - the module itself is always there
                 raise RecognizerError(str(exc)) from exc
             try:
-                return WhisperRecognizer(path, mode=mode)
+                return WhisperRecognizer(path, mode="open" if mode == "dictation" else mode)
             except RecognizerError:
                 if engine == "whisper":
                     raise
@@ -104,7 +104,7 @@ def open_recognizer(engine: str = "auto", mode: str = "open", *,
                 continue
         from companion.speech.vosk_engine import VoskRecognizer
 
-        return VoskRecognizer(path, mode=mode,
+        return VoskRecognizer(path, mode="open" if mode == "dictation" else mode,
                               sentences=(sentences if sentences is not None else
                                          template_sentences() if mode == "command" else ()))
     raise RecognizerError("no speech recognizer is available")  # pragma: no cover - pocketsphinx ends the order

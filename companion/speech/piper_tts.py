@@ -6,7 +6,9 @@ and never downloads a voice: voices come from the models folder or from an insta
 How it works: a line is cut into sentences (and at "…", where Piper makes no pause of its own); the worker
 (`_piper_worker.py`) renders each to a WAV with the silence after it; QueuedSpeaker (tts.py) plays them as they
 are ready, so the first sentence sounds while the next renders. Lines said again (breathing cues) are rendered
-once. Speed is Piper's `length_scale`, derived from the same words-per-minute setting as espeak-ng.
+once, and `prepare(texts)` renders a session's lines into the same cache ahead of time (newest request first,
+never before a line that is being said). Speed is Piper's `length_scale`, derived from the same words-per-minute
+setting as espeak-ng.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import os
 import re
 import sys
 import tempfile
+import threading
+import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +45,9 @@ CLAUSE_PAUSE = 0.0  # after a comma, ; or : Piper leaves ≈0.23 s by itself, it
 MIN_CLAUSE_WORDS = 3  # shorter clauses stay with the next one (each render costs ≈0.1 s whatever its length)
 ELLIPSIS_PAUSE = 0.6  # after "…" (Piper itself does not pause there)
 STEP_GAP = 0.4  # at least this much silence between two lines said back to back
+PREPARE_DELAY = 0.1  # a session says its first line just after prepare(): that line renders first
 IDLE_RELEASE = 300.0  # the voice process (≈250 MB) exits after this long without speech
-CACHE_LINES = 64  # rendered sentences kept for lines said again
+CACHE_LINES = 160  # rendered pieces kept (least recently used go first): a long exercise is ≈65, ≈10 MB
 INSTALL_HINT = "pip install 'companion[natural-voice]'"
 MODEL_ENV, CONFIG_ENV = "COMPANION_PIPER_MODEL", "COMPANION_PIPER_CONFIG"
 _WORKER = Path(__file__).with_name("_piper_worker.py")
@@ -171,7 +176,7 @@ def segments(text: str) -> list[Segment]:
     """Clauses, sentences and "…" pieces, each with the silence after it; nothing after the line's last piece
     (the speaker keeps the gap between lines)."""
     out: list[Segment] = []
-    pieces = _ELLIPSIS.split(text.strip())
+    pieces = _ELLIPSIS.split(" ".join(text.split()))  # as a session says it: a script's line breaks are spaces
     for i, piece in enumerate(pieces):
         sentences = [s for s in _SENTENCE_END.split(piece) if s.strip()]
         for j, sentence in enumerate(sentences):
@@ -214,6 +219,7 @@ class PiperSpeaker(QueuedSpeaker):
 
     step_gap = STEP_GAP
     idle_release = IDLE_RELEASE
+    prepare_delay = PREPARE_DELAY
 
     def __init__(self, *, voice: str, rate: int = CALM_RATE, volume: float = 1.0,
                  on_problem: object = None) -> None:
@@ -225,7 +231,8 @@ class PiperSpeaker(QueuedSpeaker):
         command = output_command()
         worker = start_worker(self._voice)
         self.sample_rate = int(worker.hello.get("sample_rate") or 22050)
-        self._cache: dict[Segment, Path] = {}
+        self._cache: dict[Segment, Path] = {}  # oldest use first
+        self._cache_lock = threading.Lock()
         super().__init__(command=command, worker=worker, on_problem=on_problem)  # type: ignore[arg-type]
 
     @property
@@ -243,31 +250,67 @@ class PiperSpeaker(QueuedSpeaker):
         return segments(text)
 
     def prepare(self, texts: list[str]) -> None:
+        """Queues the pieces of `texts` to render ahead, before any asked for earlier (the session that starts
+        now matters most): every line's first piece, in order, then every second piece…, since a line whose
+        first piece is ready starts at once and its rest renders while that plays. Pieces already cached count
+        as just used. Returns at once."""
+        lines = [segments(text) for text in texts]
+        wanted = list(dict.fromkeys(line[i] for i in range(max(map(len, lines), default=0))
+                                    for line in lines if i < len(line)))[:CACHE_LINES]
+        with self._cache_lock:
+            for s in wanted:
+                if s in self._cache:
+                    self._cache[s] = self._cache.pop(s)
+            new = [s for s in wanted if s not in self._cache]
         with self._cond:
-            for text in texts:
-                self._to_prepare.extend(s for s in segments(text)
-                                        if s not in self._cache and s not in self._to_prepare)
+            older = [s for s in self._to_prepare if s not in new]
+            self._to_prepare.clear()
+            self._to_prepare.extend([*new, *older][:CACHE_LINES])
+            self._prepare_after = time.monotonic() + self.prepare_delay
             self._cond.notify_all()
 
+    def _cached_files(self, text: str) -> tuple[list[Path], int]:
+        pieces = segments(text)
+        files: list[Path] = []
+        with self._cache_lock:
+            try:
+                for s in pieces:
+                    cached = self._cache.get(s)
+                    if cached is None or not cached.is_file():
+                        break
+                    self._cache[s] = self._cache.pop(s)  # now the most recently used
+                    files.append(self._dir / f"{next(self._names)}.wav")
+                    os.link(cached, files[-1])  # the player's copy: deleting it keeps the cached one
+            except OSError:  # rendered the usual way instead
+                for f in files:
+                    f.unlink(missing_ok=True)
+                return [], len(pieces)
+        return files, len(pieces)
+
     def _prepare_segment(self, segment: Segment) -> None:
-        if segment not in self._cache:
-            path = self._dir / f"ahead-{next(self._names)}.wav"
-            self._render(segment, path)
-            path.unlink(missing_ok=True)
+        with self._cache_lock:
+            if segment in self._cache:
+                return
+        path = self._dir / f"ahead-{next(self._names)}.wav"
+        self._render(segment, path)
+        path.unlink(missing_ok=True)
 
     def _render_segment(self, worker: _Worker, segment: Segment, path: Path) -> None:
         """From the cache when this segment was rendered before (a cue said again), else by the worker."""
-        cached = self._cache.get(segment)
-        if cached is not None and cached.is_file():
-            os.link(cached, path)  # the player's copy: deleting it after playing keeps the cached one
-            return
+        with self._cache_lock:
+            cached = self._cache.pop(segment, None)
+            if cached is not None and cached.is_file():
+                self._cache[segment] = cached  # now the most recently used
+                os.link(cached, path)  # the player's copy: deleting it after playing keeps the cached one
+                return
         worker.render(segment.text, path, length_scale=self._length_scale, volume=self._volume,
                       pause_after=segment.pause_after)
-        if len(self._cache) >= CACHE_LINES:
-            self._cache.pop(next(iter(self._cache))).unlink(missing_ok=True)
         keep = self._dir / f"cache-{next(self._names)}.wav"
         os.link(path, keep)
-        self._cache[segment] = keep
+        with self._cache_lock:
+            while len(self._cache) >= CACHE_LINES:
+                self._cache.pop(next(iter(self._cache))).unlink(missing_ok=True)
+            self._cache[segment] = keep
 
 
 def render_to_wav(text: str, path: Path, *, voice: str, rate: int = CALM_RATE) -> Path:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-#: "open": free speech, the main path of every engine; "command": only the given sentences (a grammar), used
-#: where a closed list measurably helps: the barge-in words heard over the companion's own voice.
-MODES: tuple[str, ...] = ("open", "command")
+#: "open": free speech, the main path of every engine; "dictation": free speech that is kept as said (a journal
+#: entry), where an engine can prefer general language over the companion's own (PocketSphinx does; the others
+#: hear it as "open"); "command": only the given sentences (a grammar), used where a closed list measurably helps:
+#: the barge-in words heard over the companion's own voice.
+MODES: tuple[str, ...] = ("open", "dictation", "command")
 
 NO_VOSK_HINT = ("no Vosk model is installed: run `companion model download` (or `companion model install DIR`), "
                 "or use --engine pocketsphinx")

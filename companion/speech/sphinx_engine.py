@@ -5,7 +5,9 @@ closed search; command mode hears a closed list only. Never forces speech onto a
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from companion.speech.grammar import Grammar, normalize, snap, to_fsg
 from companion.speech.recognizer import Hypothesis, RecognizerError
@@ -16,8 +18,17 @@ _LOGGER = logging.getLogger(__name__)
 MAX_RETRY_BYTES = 10 * 32000
 #: Extra passes over an utterance in which nothing was heard (a fresh cepstral mean loses the first words).
 RETRIES = 2
-#: Readings of the general search offered besides its best one (docs/benchmarks/listening.md, "Hypotheses").
+#: Readings of each open search offered besides its best one (docs/benchmarks/listening.md, "Hypotheses").
 NBEST = 5
+#: The open searches to run, the leading one first: "general" (the bundled US-English model), "domain" (a model of
+#: what people say to the companion, companion/speech/domain_lm.py).
+LANGUAGE_MODELS: dict[str, tuple[str, ...]] = {
+    "general": ("general",), "domain": ("domain",), "domain+general": ("domain", "general"),
+    "general+domain": ("general", "domain"),
+}
+DEFAULT_LM = "domain"
+#: For free text kept as said (a journal entry, `companion listen --mode dictation`): general language leads.
+DICTATION_LM = "general"
 
 
 class _GrammarSearch:
@@ -72,7 +83,10 @@ class SphinxRecognizer:
     #: Router confidence below which it asks again: its transcripts are often wrong (docs/benchmarks/listening.md).
     repeat_below = 0.45
 
-    def __init__(self, sentences: Sequence[str] | None = None, mode: str = "open") -> None:
+    def __init__(self, sentences: Sequence[str] | None = None, mode: str = "open", lm: str | None = None) -> None:
+        if mode == "dictation":  # words kept as said (a journal entry): general language leads
+            mode, lm = "open", lm or DICTATION_LM
+        lm = lm or os.environ.get("COMPANION_SPHINX_LM") or DEFAULT_LM
         try:
             import pocketsphinx  # noqa: F401
         except ImportError as exc:
@@ -80,15 +94,12 @@ class SphinxRecognizer:
         from companion.speech.grammar import sentences_for
 
         self.mode = mode
-        self._open = None
+        self.lm = lm
+        self._free: list[object] = []  # the open searches, the one whose reading leads first
         if mode == "open":
-            from pocketsphinx import Decoder
-
-            # the general US-English language model; dither on (ENVIRONMENT.md: never worse, often better); no
-            # second "flat" pass at the end of the utterance: it cost 150 ms after the person stopped speaking for
-            # no measured gain (docs/benchmarks/listening.md, "Decoder settings")
-            self._open = Decoder(dither=True, fwdflat=False, loglevel="FATAL")
-            _add_pronunciations(self._open)
+            if lm not in LANGUAGE_MODELS:
+                raise RecognizerError(f"unknown language model {lm!r}: choose one of {', '.join(LANGUAGE_MODELS)}")
+            self._free = [open_decoder(name) for name in LANGUAGE_MODELS[lm]]
         phrases = list(sentences) if sentences is not None else sentences_for("idle")
         self._grammar = _GrammarSearch(phrases)
         self.grammar = self._grammar.grammar
@@ -101,20 +112,20 @@ class SphinxRecognizer:
     def accept(self, pcm16: bytes) -> None:
         if not self._in_utt:
             self._grammar.start()
-            if self._open is not None:
-                self._open.start_utt()
+            for decoder in self._free:
+                decoder.start_utt()
             self._in_utt = True
             self._utterance = bytearray()
         if len(self._utterance) < MAX_RETRY_BYTES:
             self._utterance += pcm16
         self._grammar.process(pcm16)
-        if self._open is not None:
-            self._open.process_raw(pcm16, False, False)
+        for decoder in self._free:
+            decoder.process_raw(pcm16, False, False)
 
     def partial(self) -> str:
         if not self._in_utt:
             return ""
-        hyp = (self._open or self._grammar.decoder).hyp()
+        hyp = (self._free[0] if self._free else self._grammar.decoder).hyp()
         return hyp.hypstr if hyp is not None else ""
 
     def final(self) -> str:
@@ -126,29 +137,42 @@ class SphinxRecognizer:
         self._in_utt = False
         utterance, self._utterance = bytes(self._utterance), bytearray()
         phrase = self._grammar.end(utterance)
-        if self._open is None:
+        if not self._free:
             self.last_raw = self._grammar.raw
             self.last_confidence = 1.0 if phrase else 0.0
             self.last_hypotheses = (Hypothesis(phrase),) if phrase else ()
             return phrase
-        self._open.end_utt()
-        hyp = self._open.hyp()
-        best = _clean(hyp.hypstr) if hyp is not None else ""
-        self.last_raw = best
-        self.last_confidence = float(self._open.get_prob()) if best else 0.0
         readings: dict[str, Hypothesis] = {}
-        if best:
-            readings[best] = Hypothesis(best)
-            for n in self._open.nbest():
+        best, confidence = "", 0.0
+        for i, decoder in enumerate(self._free):
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            text = _clean(hyp.hypstr) if hyp is not None else ""
+            if i == 0:
+                best, confidence = text, (float(decoder.get_prob()) if text else 0.0)
+            if not text:
+                continue
+            if text not in readings:
+                readings[text] = Hypothesis(text, "best" if not readings else "alternative", len(readings))
+            taken = 0
+            for n in decoder.nbest():
                 if n is None:  # pocketsphinx's n-best walk can end in None on some audio
                     break
-                text = _clean(n.hypstr)
-                if text and text not in readings:
-                    readings[text] = Hypothesis(text, "alternative", len(readings))
-                if len(readings) > NBEST:
+                alternative = _clean(n.hypstr)
+                if alternative and alternative not in readings:
+                    readings[alternative] = Hypothesis(alternative, "alternative", len(readings))
+                    taken += 1
+                if taken >= NBEST:
                     break
+        if not best and readings:  # the leading search heard nothing, another did: it leads
+            first = next(iter(readings.values()))
+            readings = {t: replace(h, source="best" if h.rank == 0 else h.source) for t, h in readings.items()}
+            best = first.text
+        self.last_raw = best
+        self.last_confidence = confidence
+        lead = self._free[0]
         if phrase and phrase not in readings:
-            distance = sound_distance(best, phrase, self._open) if best else 1.0
+            distance = sound_distance(best, phrase, lead) if best else 1.0
             readings[phrase] = Hypothesis(phrase, "grammar", 0, distance)
         self.last_hypotheses = tuple(readings.values())
         return best
@@ -156,10 +180,30 @@ class SphinxRecognizer:
     def reset(self) -> None:
         if self._in_utt:
             self._grammar.decoder.end_utt()
-            if self._open is not None:
-                self._open.end_utt()
+            for decoder in self._free:
+                decoder.end_utt()
             self._in_utt = False
         self._utterance = bytearray()
+
+
+def open_decoder(name: str) -> object:
+    """An open search: the general US-English model or the companion's domain model. Dither on (ENVIRONMENT.md:
+    never worse, often better); no second "flat" pass at the end of the utterance: it cost 150 ms after the person
+    stopped speaking for no measured gain (docs/benchmarks/listening.md, "Decoder settings")."""
+    from pocketsphinx import Decoder
+
+    if name == "general":
+        decoder = Decoder(dither=True, fwdflat=False, loglevel="FATAL")
+        _add_pronunciations(decoder)
+        return decoder
+    from companion.speech import domain_lm
+
+    decoder = Decoder(dither=True, fwdflat=False, lm=None, loglevel="FATAL")
+    _add_pronunciations(decoder)
+    path = domain_lm.cached_model(decoder)
+    decoder.add_lm_file("domain", str(path))
+    decoder.activate_search("domain")
+    return decoder
 
 
 def _clean(text: str) -> str:

@@ -218,6 +218,7 @@ class SpokenLine:
         self.ended_at: float | None = None  # time.monotonic() when it ended, was cut off or failed
         self.completed = False  # True only when it played to its end
         self.error: str | None = None
+        self._queued = 0  # leading segments already queued to play from a cache (the render thread skips them)
         self._event = threading.Event()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -247,6 +248,9 @@ class SilentSpeaker:
         line = SpokenLine(text)
         line._finish(True)
         return line
+
+    def prepare(self, texts: list[str]) -> None:
+        pass
 
     def stop(self) -> None:
         pass
@@ -289,6 +293,7 @@ class QueuedSpeaker:
 
     step_gap = 0.0  # seconds of silence kept before a line that follows the previous one at once
     idle_release: float | None = None  # the speech process is closed after this long with nothing to say
+    prepare_delay = 0.0  # rendering ahead waits this long after prepare(), so a line said at once goes first
 
     def __init__(self, *, command: list[str], worker: _Worker | None,
                  on_problem: Callable[[str], None] | None) -> None:
@@ -307,6 +312,7 @@ class QueuedSpeaker:
         self._playing: tuple[SpokenLine, Playback] | None = None
         self._last_end: float | None = None  # when the last line finished playing (for step_gap)
         self._last_render = time.monotonic()
+        self._prepare_after = 0.0  # rendering ahead starts no sooner (see prepare_delay)
         self._closed = False
         self._reference: Any = None  # made by the first `playback_reference` call
         self._threads = [threading.Thread(target=self._render_loop, name="tts-render", daemon=True),
@@ -326,6 +332,11 @@ class QueuedSpeaker:
 
     def _prepare_segment(self, segment: Segment) -> None:
         """Renders a segment into a cache ahead of its line (speakers with a cache)."""
+
+    def _cached_files(self, text: str) -> tuple[list[Path], int]:
+        """The files of a line's leading segments that need no rendering (cached), as fresh copies to play and
+        delete, and how many segments the line has. Called in say(): it must be quick."""
+        return [], 0
 
     def prepare(self, texts: list[str]) -> None:
         """Lines that will be said soon (a session's cues): a speaker that renders slowly renders them now, in
@@ -348,7 +359,12 @@ class QueuedSpeaker:
             if self._closed:  # a line said while shutting down is dropped, never an error for the caller
                 line._finish(False, "the speaker is closed")
                 return line
-            self._to_render.append(line)
+            files, count = ([], 0) if self._to_render or self._rendering else self._cached_files(text)
+            # rendered ahead: straight to the player, even while the worker renders something else ahead
+            self._to_play.extend((line, f, i == count - 1) for i, f in enumerate(files))
+            line._queued = len(files)
+            if not files or len(files) < count:
+                self._to_render.append(line)
             self._cond.notify_all()
         return line
 
@@ -428,8 +444,11 @@ class QueuedSpeaker:
     def _render_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and not self._to_render and not self._to_prepare and not self._idle():
-                    self._cond.wait(self.idle_release)
+                while not self._closed and not self._to_render and not self._idle():
+                    left = self._prepare_after - time.monotonic()
+                    if self._to_prepare and left <= 0:
+                        break
+                    self._cond.wait(left if self._to_prepare else self.idle_release)
                 if self._closed:
                     return
                 line = self._to_render.popleft() if self._to_render else None
@@ -464,6 +483,8 @@ class QueuedSpeaker:
         """Renders a line's segments into the play queue as they are ready; the error text, or None."""
         segments = self._segments(line.text) or [Segment("")]
         for i, segment in enumerate(segments):
+            if i < line._queued:  # already playing from the cache
+                continue
             with self._cond:
                 while not self._closed and not line.done and len(self._to_play) >= RENDER_LOOKAHEAD:
                     self._cond.wait()

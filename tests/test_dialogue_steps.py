@@ -1,0 +1,210 @@
+"""Small steps the person states on their own, asked back and reported done; answers that ask for something
+while the crisis guard's question waits; the point of an exercise asked about; a grounding answer that moves on.
+Found by the outside batch5 (docs/benchmarks/conversation.md). The Companion as the front ends drive it, under a
+fake clock with a fake voice and a real store, router, replies and exercise library."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from fakes import FakeSpeaker
+
+from companion.app import Companion
+from companion.core.clock import FakeClock
+from companion.core.config import Config
+from companion.core.dialogue import Dialogue, Expectation
+from companion.core.store import Store
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def _app(clock: FakeClock, store: Store | None = None) -> Companion:
+    return Companion(config=replace(Config(), region="US"), store=store or Store.memory(), speaker=FakeSpeaker(),
+                     clock=clock)
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> Companion:
+    companion = _app(clock)
+    yield companion
+    companion.close()
+
+
+def _said(app: Companion, text: str) -> str:
+    before = len(app.speaker.lines)
+    app.handle_text(text)
+    return " ".join(app.speaker.lines[before:])
+
+
+# ---- reading a stated step ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "kind", "step"), [
+    ("ok. ill call the gp tomorrow morning", "firm", "call the gp tomorrow morning"),
+    ("gonna do 25 min of past papers then sleep", "firm", "do 25 min of past papers then sleep"),
+    ("Yes, I want to try. This Saturday I will look for a volleyball group near me.", "firm",
+     "look for a volleyball group near me this saturday"),
+    ("Maybe I could ring my neighbour Frank and ask if he wants to go to the bowls club on Thursday.", "tentative",
+     "ring my neighbour Frank and ask if he wants to go to the bowls club on Thursday"),
+    ("maybe ill check the indian students association thing. not promising", "hedged",
+     "check the indian students association thing"),
+])
+def test_a_step_stated_in_so_many_words_is_read_with_how_firm_it_is(text: str, kind: str, step: str) -> None:
+    dialogue = Dialogue(Store.memory())
+    said = dialogue.read(text)
+    assert (said.step_kind, said.step) == (kind, step)
+
+
+@pytest.mark.parametrize("text", [
+    "i think i'm going to go to bed now", "gonna go", "i will try it", "i am going to fail this exam",
+    "should i text my mate dave about a pint", "could i text my friend maya about it? or is that weird",
+    "my daughter is going to visit on sunday", "i could do with a hug",
+])
+def test_no_step_is_read_in_a_goodbye_a_question_a_prediction_or_someone_elses_plan(text: str) -> None:
+    assert Dialogue(Store.memory()).read(text).step_kind is None
+
+
+def test_her_in_a_step_is_the_person_just_talked_about() -> None:
+    dialogue = Dialogue(Store.memory())
+    dialogue.turn = 1
+    dialogue.read("Honestly I haven't spoken to my sister in about two months. We both just get busy.")
+    dialogue.turn = 2
+    assert dialogue.read("ok I'll text her tomorrow, just to say hi.").step == "text my sister tomorrow, just to say hi"
+    dialogue.turn = 9
+    assert dialogue.read("ok I'll text her tomorrow").step == "text her tomorrow"  # long ago: left as said
+
+
+# ---- keeping it ------------------------------------------------------------------------------------------------
+def test_a_firm_step_is_kept_at_once_and_said_so(app: Companion) -> None:
+    reply = _said(app, "ok. ill call the gp tomorrow morning")
+    assert [s.step for s in app.store.pending_connection_steps()] == ["call the gp tomorrow morning"]
+    assert "call the gp tomorrow morning" in reply and app.store.sessions() == []
+
+
+def test_a_tentative_step_is_kept_unless_the_next_answer_turns_it_down(clock: FakeClock) -> None:
+    app = _app(clock)
+    try:
+        _said(app, "Maybe I could ring my neighbour Frank and ask about the bowls club on Thursday.")
+        assert app.store.connection_steps() == []  # not yet: the person may still say no
+        reply = _said(app, "Do you think I should sell the house?")
+        assert [s.step for s in app.store.connection_steps()] == [
+            "ring my neighbour Frank and ask about the bowls club on Thursday"]
+        assert "decision" in reply.lower()  # and the question is answered, not saved
+        _said(app, "maybe i could text my cousin on sunday")
+        _said(app, "no, don't save it")
+        assert len(app.store.connection_steps()) == 1
+        _said(app, "perhaps I could call my brother tonight")
+    finally:
+        app.close()
+    assert [s.step for s in app.store.connection_steps()][-1] == "call my brother tonight"  # kept when the chat ends
+
+
+def test_a_hedged_step_is_only_kept_after_a_yes(app: Companion) -> None:
+    _said(app, "maybe ill check the indian students association thing. not promising")
+    _said(app, "<3")
+    assert app.store.connection_steps() == []
+
+
+def test_a_step_of_their_own_is_kept_rather_than_read_as_no_to_an_offer(app: Companion) -> None:
+    _said(app, "Honestly I haven't spoken to my sister in about two months. We both just get busy.")
+    _said(app, "ok I'll text her tomorrow, just to say hi.")
+    assert [s.step for s in app.store.connection_steps()] == ["text my sister tomorrow, just to say hi"]
+
+
+def test_the_step_is_said_back_after_a_restart_and_marked_done_with_what_came_of_it(clock: FakeClock) -> None:
+    store = Store.memory()
+    first = _app(clock, store)
+    _said(first, "Honestly I haven't spoken to my sister in about two months.")
+    _said(first, "ok I'll text her tomorrow, just to say hi.")
+    first.close()
+    app = _app(clock, store)
+    try:
+        assert "sister" in _said(app, "Do you remember what I said I'd do?")
+        assert "text your sister" in app.speaker.lines[-1]
+        reply = _said(app, "I did it! Texted her, and we're getting dinner Saturday.")
+        assert "dinner" in reply and ("well done" in reply.lower() or "wonderful" in reply.lower())
+        assert store.pending_connection_steps() == [] and store.connection_steps()[0].outcome == "done"
+        assert "dinner" in _said(app, "Anyway that's all, see you")
+    finally:
+        app.close()
+
+
+def test_no_step_to_remember_is_said_honestly(app: Companion) -> None:
+    assert "don't have a small step" in _said(app, "Do you remember what I said I'd do?")
+
+
+# ---- the guard's question, a request after it, a journal entry it worries about ------------------------------
+def test_a_request_while_the_guards_question_waits_is_still_done_and_the_entry_kept(app: Companion,
+                                                                                     clock: FakeClock) -> None:
+    app._expect = Expectation("safety")  # as after the guard's "are you safe right now?"
+    entry = "Mr. Okafor died this morning. I held his hand and told him his daughter was on her way."
+    clock.at(5.0, lambda: app.handle_text(entry))
+    app.handle_text("Can I write something down before I sleep?")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["journal"]
+    assert [j.text for j in app.store.journal()] == [entry]  # kept, whatever the guard said of it
+
+
+def test_a_journal_entry_that_ends_with_goodnight_is_kept(app: Companion, clock: FakeClock) -> None:
+    clock.at(5.0, lambda: app.handle_text("I miss him. Goodnight."))
+    app.start_exercise("journal")
+    assert app.wait_session(10)
+    assert [j.text for j in app.store.journal()] == ["I miss him. Goodnight."]
+
+
+# ---- "does it actually work?", "ok sure lets try it" ------------------------------------------------------------
+def test_the_point_of_an_exercise_is_answered_honestly_then_a_yes_starts_it(app: Companion) -> None:
+    reply = _said(app, "whats the point of the 4 7 8 thing anyway does it actually work")
+    assert "exhale" in reply or "out-breath" in reply
+    assert app.store.sessions() == [] and app.store.connection_steps() == []
+    app.handle_text("ok sure lets try it")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["4-7-8"]
+
+
+def test_looking_at_that_thought_starts_from_the_thought_said_before(app: Companion) -> None:
+    thought = "if i fail this ill get kicked off the course and my parents will be so disappointed"
+    _said(app, f"what i keep thinking is {thought}")
+    app.handle_text("fine we can look at that thought")
+    assert app.wait_session(10)
+    assert any(thought in line for line in app.speaker.lines[-12:])
+    assert not any("look at that thought." in line for line in app.speaker.lines if "thought is" in line)
+
+
+def test_a_plan_given_for_a_kinder_sentence_is_kept_as_a_step(app: Companion, clock: FakeClock) -> None:
+    clock.at(20.0, lambda: app.handle_text("gonna do 25 min of past papers then sleep"))
+    app.start_exercise("reframe", thought="i know nothing")
+    assert app.wait_session(10)
+    assert [s.step for s in app.store.connection_steps()] == ["do 25 min of past papers then sleep"]
+
+
+def test_a_grounding_answer_that_moves_on_ends_the_exercise_and_is_heard(app: Companion, clock: FakeClock) -> None:
+    clock.at(5.0, lambda: app.handle_text(
+        "Honestly I haven't spoken to my sister in about two months. We both just get busy."))
+    app.start_exercise("ground")
+    assert app.wait_session(10)
+    assert "sister" in app.speaker.lines[-1]
+    assert not app.store.sessions()[-1].completed
+
+
+# ---- concepts batch5 found missing, in new words ---------------------------------------------------------------
+@pytest.mark.parametrize(("text", "mentions", "avoid"), [
+    ("my supervisor told me my report was excellent!", ["well done", "wonderful", "great"], ["pressure", "sorry"]),
+    ("fifteen years of work. over in one phone call", ["15 years", "shock", "sorry"], ["lovely"]),
+    ("I came here to Lisbon for my studies and I don't know anyone, no friends yet", ["friends", "new"], ["lovely"]),
+    ("Should I move out of the flat we shared?", ["decision", "decide"], []),
+    ("ok, ciao!", ["bye", "care"], []),
+    ("thanks so much. are you a psychiatrist?", ["program"], []),
+    ("well, at least you're honest", ["honest"], []),
+    ("my pulse has calmed down a bit", ["glad"], ["sorry"]),
+    ("I'll never be clever enough for this course", ["harsh", "hard on yourself"], []),
+    ("heading to bed now", ["night", "sleep"], []),
+])
+def test_a_new_wording_of_a_batch5_concept_is_answered_about_it(app: Companion, text: str, mentions: list[str],
+                                                                 avoid: list[str]) -> None:
+    reply = _said(app, text).lower()
+    assert any(m in reply for m in mentions), reply
+    assert not any(a in reply for a in avoid), reply
+    assert app.store.sessions() == [] and app.store.connection_steps() == []
