@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-ENGINES = (("pocketsphinx", "command"), ("pocketsphinx", "open"), ("whisper", "open"))
+ENGINES = (("pocketsphinx", "command"), ("pocketsphinx", "dictation"), ("pocketsphinx", "open"), ("whisper", "open"))
 
 
 def rss_mb() -> float:

@@ -78,6 +78,16 @@ def _app(store: Store | None = None) -> Companion:
                      clock=FakeClock(), **_shared())
 
 
+@functools.cache
+def _topic_lines(topic: str) -> re.Pattern[str]:
+    """Any wording of a topic's replies and follow-ups, its placeholders ("{who}") read as any words."""
+    entry = yaml.safe_load((CONVERSATIONS.parents[2] / "companion/data/replies/dialogue.yaml").read_text(
+        encoding="utf-8"))["topics"][topic]
+    lines = [str(line) for key in ("replies", "replies_with_who", "replies_no_who", "follow_up")
+             for line in entry.get(key) or ()]
+    return re.compile("|".join(re.sub(r"\\\{\w+\\\}", ".+?", re.escape(line)) for line in lines))
+
+
 @pytest.mark.parametrize("probe", PROBES, ids=[p["say"][:40] for p in PROBES])
 def test_a_life_event_is_named_with_the_right_polarity(probe: dict) -> None:
     """Each concept a person brings (a pet's death, redundancy, a failed theory test, a newborn at night…) is
@@ -96,7 +106,11 @@ def test_a_life_event_is_named_with_the_right_polarity(probe: dict) -> None:
             app.handle_text(probe["say"])
             app._expect = None  # each time as a statement of its own, not an answer to the offer just made
             text = " ".join(app.speaker.lines[said:])
-            assert any(re.search(re.escape(m), text, re.IGNORECASE) for m in probe["mentions"]), (n, text)
+            assert text.strip(), n
+            if probe.get("mentions"):
+                assert any(re.search(re.escape(m), text, re.IGNORECASE) for m in probe["mentions"]), (n, text)
+            other = [t for t in probe.get("not_topics") or () if _topic_lines(t).search(text)]
+            assert not other, (n, other, text)  # a near miss ("i used to go swimming") never gets that reply
             wrong = [a for a in probe.get("avoid") or () if re.search(rf"\b{re.escape(a)}", text, re.IGNORECASE)]
             assert not wrong, (n, wrong, text)
             assert app.store.sessions() == []

@@ -191,6 +191,8 @@ class Dialogue:
         self._judgement = _compile(d["self_judgement"])
         self._topics = {name: _compile(d["topics"][name].get("within"), words=d.get("words"))
                         for name in d["topic_order"]}
+        self._topics_unless = {name: _compile(d["topics"][name].get("unless"), words=d.get("words"))
+                               for name in d["topic_order"]}
         self._turned_down = re.compile(d["refusal"]["turned_down"])
         self._name = _compile(d["name"]["within"])
         self._remember_name = _compile(d["remember_name"]["within"])
@@ -233,7 +235,8 @@ class Dialogue:
             asks_name=any(p.search(key) for p in self._remember_name),
             asks_last_time=any(p.search(key) for p in self._last_time),
             no_words=bool(stripped) and not re.search(r"[^\W_]", _EMOTICON.sub("", stripped)),
-            rating=_rating(key), plan=bool(_PLAN.search(key) or _MAYBE_DO.search(key)) and not question,
+            rating=_rating(key), plan=bool(_PLAN.search(key) or _MAYBE_DO.search(key)) and not question
+            and not (topic and self.data["topics"][topic].get("not_a_plan")),
             save_request=bool(_SAVE.search(key)), sentiment=self._note_news(topic, self.sentiment(key, stripped)),
             step=step, step_kind=step_kind, asks_step=any(p.search(key) for p in self._remember_step),
             asks_about=self._asked_about(key) if question else None)
@@ -332,6 +335,8 @@ class Dialogue:
 
     def _topic(self, key: str) -> tuple[str | None, str | None]:
         for name, patterns in self._topics.items():
+            if not self._topic_fits(name, key):
+                continue
             for p in patterns:
                 m = p.search(key)
                 if m:
@@ -341,6 +346,15 @@ class Dialogue:
                         self._topics_seen.append(self._last_topic)
                     return name, who
         return None, None
+
+    def _topic_fits(self, name: str, key: str) -> bool:
+        """False when the topic's `unless` patterns match, or when a `hard_news` topic ("I have to tell my wife")
+        is said about good news: in the message itself or in the news just told ("I got engaged!" … "tell her")."""
+        if any(p.search(key) for p in self._topics_unless[name]):
+            return False
+        if self.data["topics"][name].get("hard_news"):
+            return self.sentiment(key) <= 0 and self.recent_polarity(within=3) <= 0
+        return True
 
     def explain(self, exercise_id: str) -> str:
         """The short version of an exercise, for "what's the self compassion thing?"."""
@@ -636,6 +650,8 @@ class Dialogue:
         positive = set(self.data["positive_moods"])
         if polarity is None:
             return feeling
+        if feeling in (self.data["topics"][topic].get("over_moods") or ()):
+            return polarity
         if polarity in negative and (feeling is None or feeling in positive or feeling == "okay"):
             return polarity
         if polarity in positive and (feeling is None or feeling in negative):

@@ -59,10 +59,11 @@ _UNIT_WORDS = frozenset({"minute", "minutes", "min", "mins", "minits", "minuets"
 _HOUR_WORDS = frozenset({"hour", "hours"})
 
 
-def minutes_in(text: str) -> int | None:
+def minutes_in(text: str, *, bare: bool = True) -> int | None:
     """A duration in whole minutes said in normalised text ("five minutes", "half an hour", "for 3"), or None.
 
-    A bare number counts only when it is unambiguous ("breathe for ten"), never "a" or "to" alone.
+    A bare number counts only when it is unambiguous ("breathe for ten"), never "a" or "to" alone, and only when
+    `bare` (the router turns it off when the sentence also counts the phases of a breath).
     """
     words = text.split()
     if not words:
@@ -94,13 +95,51 @@ def minutes_in(text: str) -> int | None:
         elif nxt in _UNIT_WORDS or (nxt == "more" and i + used + 1 < len(words)
                                     and words[i + used + 1] in _UNIT_WORDS):
             candidates.append((value, True))
-        elif words[i] not in _AMBIGUOUS and value > 0:
+        elif bare and words[i] not in _AMBIGUOUS and value > 0:
             candidates.append((value, False))
         i += used
     with_unit = [v for v, unit in candidates if unit]
     if with_unit:
         return with_unit[0]
     return candidates[0][0] if candidates else None
+
+
+# a rate ("6 breaths a minute", "5 or 6 per minute") says how fast to breathe, never for how long
+_RATE = re.compile(r"\b(\d+)(?: (?:or|to) (\d+))?(?: (?:breaths?|breathes|cycles|rounds|times))? "
+                   r"(?:a|per|each|every|in a|in 1|in one) minutes?\b")
+_RATE_NEEDS_NOUN = re.compile(r"(?:breath|cycle|round|time)|per")
+
+
+def rate_in(text: str) -> tuple[float, tuple[int, int]] | None:
+    """A breathing rate in normalised text: (breaths per minute, span), or None. "5 or 6 breaths a minute" is 5.5;
+    a bare "3 a minute" is not a rate (it may be "for 3, a minute"): a noun or "per" must say so."""
+    for m in _RATE.finditer(text):
+        if not _RATE_NEEDS_NOUN.search(m.group()):
+            continue
+        low = int(m.group(1))
+        high = int(m.group(2)) if m.group(2) else low
+        return (low + high) / 2, m.span()
+    return None
+
+
+# "in for 4, hold for 7, out for 8": the counts of each phase, which name a pattern
+_PHASE = re.compile(r"\b(?:breathe in|breath in|in|inhale|hold|breathe out|breath out|out|exhale)"
+                    r"(?: it)?(?: for| to)?(?: a)?(?: count of| counts of| count)? (\d+)(?: counts?| seconds?)?\b"
+                    r"(?! (?:minutes?|mins?|hours?)\b)")
+
+
+def phase_counts(text: str) -> tuple[tuple[int, ...], list[tuple[int, int]]]:
+    """The counts said for the phases of a breath ("in for 4"), in order, and where they were said; one counted
+    phase is not yet a pattern, but it is still a count, not a duration."""
+    found = list(_PHASE.finditer(text))
+    return tuple(int(m.group(1)) for m in found), [m.span() for m in found]
+
+
+def without(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the given character spans removed (so a rate or a count is not read as a duration)."""
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return " ".join(text.split())
 
 
 def words_to_digits(text: str) -> str:

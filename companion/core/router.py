@@ -44,13 +44,16 @@ _ANSWER_WORDS: dict[str, str] = {str(k): str(v) for k, v in _RULES["answer_words
 _LONGEST_ANSWER = 6
 _REQUEST = re.compile(_RULES["request"])
 _NOT_REQUESTS = frozenset({"unknown", "yes", "no", "crisis"})
-REQUEST_SHARE = 0.8  # the request must score at least this share of the feeling to win
+REQUEST_SHARE = 0.8  # a reading moved above the leader (a request, a cue, a feeling) must score this share of it
 _DECLINE = re.compile(_RULES["decline"])  # "i do not want to breathe": an offer turned down, not asked for
 _DECLINABLE = frozenset({"breathe", "ground", "self_compassion", "reframe", "journal", "connect",
                          "professional_help"})
 _LONGEST_DECLINED = 4  # words after "i do not want to"; longer is a statement ("... be so hard on myself")
 _ANSWER_STARTS = frozenset(_RULES["answer_starts"])
 _SOFT_LEADS = frozenset(_RULES["soft_leads"])
+_AFFIRMING_LEADS = frozenset(_RULES["affirming_leads"])
+_STATEMENT_STARTS = sorted(map(re.escape, _RULES["statement_starts"]), key=len, reverse=True)
+_STATEMENT = re.compile(rf"^({'|'.join(_STATEMENT_STARTS)}) ")
 # long sentences are also read in stretches of _WINDOW words (see Router._rank)
 _LONG_SENTENCE = 10
 _WINDOW = 7
@@ -58,6 +61,11 @@ _WINDOW_STEP = 2
 _WINDOW_DISCOUNT = 0.85  # a stretch counts a little less than the whole sentence saying the same
 _ANSWER_INTENTS = frozenset({"yes", "no"})  # a stretch of a statement is never a bare answer
 _YES_FEELINGS = frozenset(_RULES["yes_feelings"])  # "good" / "okay" answer a yes/no question with yes
+_COUNTED: dict[str, str] = {str(k): str(v) for k, v in _RULES["counted_patterns"].items()}
+_COHERENT_RATE: tuple[float, float] = tuple(_RULES["coherent_rate"])  # type: ignore[assignment]
+_SIGH = re.compile(_RULES["sigh"])
+_CUES: dict[str, re.Pattern[str]] = {str(k): re.compile(v) for k, v in _RULES["cues"].items()}
+_DESCRIBED_CONFIDENCE = 0.6  # a described pattern outweighs a reading less sure than this
 
 
 # a yes, though "uh", "mm" and "hmm" alone are fillers
@@ -286,6 +294,9 @@ class Router:
             return IntentResult(text, "unknown", 0.0, {})
         intent, conf = self._decide(key, context)
         intent = self._declined(key, intent)
+        if (intent == "unknown" or conf < _DESCRIBED_CONFIDENCE) and _described_pattern(key)[0]:
+            # "in for 5, out for 5" describes a breath: a request to breathe, unless something clearer was said
+            intent, conf = "breathe", _DESCRIBED_CONFIDENCE
         slots = self._slots(intent, key) if intent != "unknown" else {}
         if intent == "snooze" and "minutes" not in slots and "no" in context.expecting:
             intent = "no"   # "not now" answers the pending question
@@ -298,11 +309,12 @@ class Router:
         expecting = context.expecting
         if expecting and key in _ANSWER_WORDS and _ANSWER_WORDS[key] in expecting:
             return _ANSWER_WORDS[key], 1.0
+        lead, _, rest = key.partition(" ")
+        if lead in _AFFIRMING_LEADS and _ANSWER_WORDS.get(rest) == "yes" and not context.in_session:
+            return "yes", 1.0  # "yes, go on": agreeing, with a nudge to carry on
         owners = self._t.exact.get(key)
-        if not owners:
-            lead, _, rest = key.partition(" ")
-            if lead in _SOFT_LEADS and rest:
-                owners = self._t.exact.get(rest)  # "okay stop" is "stop"
+        if not owners and lead in _SOFT_LEADS and rest:
+            owners = self._t.exact.get(rest)  # "okay stop" is "stop"
         if owners:
             if context.in_session:
                 for o in owners:
@@ -317,12 +329,14 @@ class Router:
         if len(words) > _LONGEST_ANSWER and words[0] not in _ANSWER_STARTS:
             # a long sentence is a statement, not a bare yes or no ("i do not really belong at my job")
             ranked = [r for r in ranked if r[0] not in {"yes", "no"}] or ranked
+        if ranked[0][0] in _ANSWER_INTENTS and _STATEMENT.match(key) and self._names_feeling(key):
+            ranked = _promote(ranked, {"feeling"})  # "i am absolutely shattered": a state, not a yes or no
+        for name, cue in _CUES.items():
+            if ranked[0][0] != name and cue.search(key):
+                ranked = _promote(ranked, {name})  # "… onto paper" settles writing vs grounding
         if ranked[0][0] == "feeling" and _REQUEST.search(key):
             # "i am all wound up, help me breathe": a state said on the way to a request is the request
-            for name, s, i in ranked[1:3]:
-                if name not in _NOT_REQUESTS and s >= REQUEST_SHARE * ranked[0][1]:
-                    ranked = [(name, s, i), *[r for r in ranked if r[0] != name]]
-                    break
+            ranked = _promote(ranked, set(INTENTS) - _NOT_REQUESTS - {"feeling"})
         best, score, _ = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         if expecting or context.in_session:
@@ -374,13 +388,16 @@ class Router:
         padded = f" {key} "
         slots: dict[str, Any] = {}
         if intent == "breathe":
-            rest = padded
+            described, spans = _described_pattern(key)
+            rest = f" {numbers.without(key, spans)} "  # counts and rates are not durations
             for said, value in self._patterns:
                 if f" {said} " in padded and value in PATTERNS:
                     slots["pattern"] = value
-                    rest = padded.replace(f" {said} ", " ", 1)
+                    rest = rest.replace(f" {said} ", " ", 1)
                     break
-            minutes = numbers.minutes_in(rest.strip())
+            if described and "pattern" not in slots:
+                slots["pattern"] = described
+            minutes = numbers.minutes_in(rest.strip(), bare=not spans)
             if minutes and 0 < minutes <= 120:
                 slots["minutes"] = minutes
         elif intent == "snooze":
@@ -392,6 +409,11 @@ class Router:
             if feeling:
                 slots["feeling"] = feeling
         return slots
+
+    def _names_feeling(self, key: str) -> bool:
+        """Whether the sentence names a feeling from the list other than the ones that also answer ("okay")."""
+        padded = f" {key} "
+        return any(f" {said} " in padded for said, value in self._feelings if value not in _YES_FEELINGS)
 
     def _feeling_slot(self, key: str, padded: str) -> str | None:
         negated = re.search(r"\bnot (very |really |feeling |so |that )?(okay|good|great|alright|fine)\b", key)
@@ -408,6 +430,37 @@ class Router:
             if f" {said} " in padded and value in FEELINGS:
                 return value
         return best
+
+
+def _promote(ranked: list[tuple[str, float, int]], names: set[str]) -> list[tuple[str, float, int]]:
+    """`ranked` with the first of the next two readings named in `names` moved to the top, when it scores at
+    least REQUEST_SHARE of the leader; unchanged otherwise."""
+    for r in ranked[1:3]:
+        if r[0] in names and r[1] >= REQUEST_SHARE * ranked[0][1]:
+            return [r, *[x for x in ranked if x[0] != r[0]]]
+    return ranked
+
+
+def _described_pattern(key: str) -> tuple[str | None, list[tuple[int, int]]]:
+    """A pattern described rather than named, and the spans that described it: counted phases ("in for 4 hold
+    for 7 out for 8"), a rate ("5 or 6 breaths a minute") or a doubled in-breath ("inhale twice"). The spans of
+    every count, rate and doubled in-breath are returned even when they name no pattern, so they are never read
+    as minutes."""
+    counts, spans = numbers.phase_counts(key)
+    pattern = None
+    if len(counts) >= 2:  # one counted phase ("in for 4") is not a pattern
+        shape = f"equal {len(counts)}" if len(set(counts)) == 1 else " ".join(map(str, counts))
+        pattern = _COUNTED.get(shape)
+    rate = numbers.rate_in(key)
+    if rate is not None:
+        spans.append(rate[1])
+        if pattern is None and _COHERENT_RATE[0] <= rate[0] <= _COHERENT_RATE[1]:
+            pattern = "coherent"
+    sigh = _SIGH.search(key)
+    if sigh is not None:
+        spans.append(sigh.span())  # "2 inhales" counts breaths, not minutes
+        pattern = pattern or "sigh"
+    return (pattern if pattern in PATTERNS else None), spans
 
 
 @functools.cache
