@@ -212,7 +212,8 @@ def test_piper_cache_keeps_the_pieces_used_last(worker: SlowWorker, speaker: Pip
     for start in range(1, len(texts), 40):
         batch = texts[start:start + 40]
         speaker.prepare(["Line 0 of many.", *batch])  # asked for again: it counts as just used
-        _wait(lambda b=batch: all(t in worker.rendered for t in b))
+        # kept, not only rendered: the speaker files a piece in its cache just after the worker returns it
+        _wait(lambda b=batch: all(piper_tts.Segment(t) in speaker._cache for t in b))
     assert len(speaker._cache) == piper_tts.CACHE_LINES
     assert piper_tts.Segment("Line 0 of many.") in speaker._cache
     assert piper_tts.Segment("Line 1 of many.") not in speaker._cache  # the least recently used went
