@@ -460,7 +460,9 @@ def test_stop_said_over_our_own_voice_stops_the_session(pulse, tmp_path):
     proc = Companion_(["talk", "--events", str(events)], env)
 
     def cue_starts(n: int) -> None:
-        wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= n)
+        # a try heard as "pause" (a near miss over our voice) pauses the session: no cue comes, stop is said anyway
+        wait_events(events, lambda ev: sum(e["event"] == "phase" for e in ev) >= n
+                    or (bool(ev) and ev[-1]["event"] == "pause"))
 
     try:
         ask_until_started(proc, mic, request, events)
