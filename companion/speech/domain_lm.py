@@ -44,34 +44,16 @@ def sources() -> list[Path]:
 def domain_sentences() -> list[str]:
     """The companion's language: spoken request phrasings, the router's free-form examples, and the safety data's
     crisis and ordinary sentences (so that crisis language is heard and everyday speech is not bent into it)."""
+    from companion.core.safety_model import router_sentences
     from companion.speech.grammar import rating_sentences, spoken_sentences
 
     data = _data()
     out: list[str] = [s for sentences in spoken_sentences().values() for s in sentences]
     out += rating_sentences()
-    out += _yaml_strings(data / "intents" / "examples.yaml")
+    out += router_sentences()  # examples.yaml, every sentence in it
     for path in sorted((data / "safety").glob("examples_*.txt")):
         out += [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     return [s for s in (normalize(x) for x in out) if s]
-
-
-def _yaml_strings(path: Path) -> list[str]:
-    import yaml
-
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, str):
-            found.append(node)
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(yaml.safe_load(path.read_text(encoding="utf-8")))
-    return found
 
 
 def build_arpa(sentences: Iterable[str], known: Callable[[str], bool] = lambda w: True, order: int = ORDER) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 
 from companion.speech.grammar import Grammar, normalize, snap, to_fsg
 from companion.speech.recognizer import Hypothesis, RecognizerError
@@ -164,10 +163,8 @@ class SphinxRecognizer:
                     taken += 1
                 if taken >= NBEST:
                     break
-        if not best and readings:  # the leading search heard nothing, another did: it leads
-            first = next(iter(readings.values()))
-            readings = {t: replace(h, source="best" if h.rank == 0 else h.source) for t, h in readings.items()}
-            best = first.text
+        if not best and readings:  # the leading search heard nothing, another did: its reading (first, "best") leads
+            best = next(iter(readings))
         self.last_raw = best
         self.last_confidence = confidence
         lead = self._free[0]
