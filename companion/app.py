@@ -75,6 +75,28 @@ _WHAT_IS = re.compile(r"\b(what is|whats|what s|how does|how do you do|explain|t
 _ASKED_OF_ME = re.compile(r"\b(help me|can we|could we|can you|could you|let us|lets|please|pls|guide me|walk me|"
                           r"show me|take me)\b")
 BARE_NO = frozenset({"no", "nope", "no thanks", "no thank you", "not really"})
+# writing said to be over ("that's enough writing for now", "i'm done writing"): the journal closes, the entry kept
+_ENOUGH_WRITING = re.compile(r"^(okay |ok |right |alright |so |yes )*(i think )?(that is|that will do|that is all|i am|"
+                             r"i have|that is about) (enough|done|finished|it|all)( writing| with (the |my )?(journal|"
+                             r"diary|writing))?( for (now|today|tonight))?( thanks| thank you)?$"
+                             r"|^(okay |ok )?(enough|done|finished|stop) (writing|with (the |my )?"
+                             r"(journal|diary|writing))( for (now|today|tonight))?( thanks| thank you)?$")
+# a time said on its own ("tmrw prob", "on saturday i guess"): when a step waiting to be kept will happen
+_WHEN_ONLY = re.compile(r"^(maybe |probably |prob |i guess |i think |hopefully |ok |okay |so )*(?P<when>tomorrow"
+                        r"( morning| afternoon| evening| night)?|tonight|later( today| on)?|this (morning|afternoon|"
+                        r"evening|weekend|week)|next week|(on |this |next )?(monday|tuesday|wednesday|thursday|friday|"
+                        r"saturday|sunday|sat|sun|mon|tue|tues|wed|thu|thurs|fri)( morning| afternoon| evening| night)?"
+                        r"|at the weekend|on the weekend|after (school|work|class)|in the morning)"
+                        r"( maybe| probably| prob| i guess| i think| hopefully| if i can)*$")
+_WHEN_IN = re.compile(r"\b(tomorrow|tonight|this (morning|afternoon|evening|weekend|week)|next week|at the weekend|"
+                      r"(on |this |next )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b")
+_DAY_SHORT = {"sat": "saturday", "sun": "sunday", "mon": "monday", "tue": "tuesday", "tues": "tuesday",
+              "wed": "wednesday", "thu": "thursday", "thurs": "thursday", "fri": "friday"}
+# breathing asked for to get to sleep ("i cannot sleep. short one"): 4-7-8, the pattern for winding down
+_FOR_SLEEP = re.compile(r"\b(can not|could not|cannot|can t|trouble|help me|to|get to|before) (get to )?sleep\b"
+                        r"|\b(insomnia|for sleep|for bed|before bed|wind down for bed)\b")
+_BREATHING = frozenset({"box", "4-7-8", "coherent", "sigh"})
+_QUESTION_START = re.compile(r"^(what|how|why|does|do|is|are|would|could|will|can)\b")
 # a goodbye and nothing else: in a journal it closes the page without being kept as an entry
 _BARE_FAREWELLS = frozenset({"bye", "goodbye", "bye bye", "okay bye", "ok bye", "goodnight", "good night", "night",
                              "see you", "see you later", "later", "cya", "bye for now", "gotta go", "i have to go"})
@@ -372,6 +394,7 @@ class Companion:
         self.bus.emit(Event("caption", self.clock.now(), data={"who": "person", "text": text}))
         session = self._session if self.session_running else None
         result = routed if routed is not None else self._route(text)
+        asked = self._expect is not None  # a question of the app's was waiting when this was said
         self.dialogue.turn += 1
         self.dialogue.previous_text, self.dialogue.current_text = self.dialogue.current_text, text
 
@@ -390,7 +413,10 @@ class Companion:
         elif self._expect is not None and self._answer_expectation(result, source):
             pass
         else:
-            self._converse(result, source)
+            if asked and routed is None and self._expect is None and result.intent in ("yes", "no") \
+                    and result.confidence < 0.5:
+                result = self._route(text)  # not an answer after all ("ok now maybe breathing. i cannot sleep"):
+            self._converse(result, source)   # read again without the question's pull toward yes or no
         return result
 
     def _keep_open_answer(self, session: Session | None, text: str) -> None:
@@ -405,6 +431,17 @@ class Companion:
                 self.store.add_journal(text.strip(), session.exercise.title)
             except Exception:
                 log.exception("could not keep a journal entry")
+
+    def _record_risk_answer(self, text: str, source: str, answer: str) -> None:
+        """"No" or "I'm not going to do anything right now" to "Are you safe right now?": the person is still at
+        risk, so it counts as a crisis moment (kept in the history, and the window keeps the numbers shown)."""
+        keep = self.config.privacy.keep_transcripts
+        try:
+            self.store.add_crisis_event(self.region, source, text if keep else None)
+        except Exception:
+            log.exception("could not record a crisis event")
+        self.bus.emit(Event("crisis", self.clock.now(),
+                            data={"region": self.region, "level": CRISIS, "kind": SELF, "answer": answer}))
 
     def _on_crisis(self, text: str, source: str) -> None:
         """Stops everything and answers with the crisis line for the region, before anything else."""
@@ -442,6 +479,10 @@ class Companion:
             return
         if awaiting is not None and awaiting.mode == "open":
             self._open_answer(session, result, said)
+            return
+        if getattr(getattr(session, "exercise", None), "id", "") == "journal" and _ENOUGH_WRITING.match(said.key):
+            self.stop("closed")  # "i'm done writing for today": the page closes, what was written is kept
+            self.say(self.dialogue.line("journal_done"))
             return
         if said.social == "farewell":  # "ok gotta run to class. later": the exercise ends, and goodbye
             self.stop("closed")
@@ -495,9 +536,18 @@ class Companion:
             self.stop("closed")
             self.say(self.dialogue.social_reply("farewell", said.key))
             return
+        if exercise == "journal" and _ENOUGH_WRITING.match(said.key):  # "that's enough writing for now": not kept
+            self.stop("closed")
+            self.say(self.dialogue.line("journal_done"))
+            return
         if exercise == "reframe" and said.step_kind == "firm":  # "gonna do 25 min of past papers": a plan, not a
             self.stop("closed")                                  # kinder sentence; the look at the thought ends
             self._keep_step(said.step, line="plan.kept")
+            return
+        if exercise == "reframe" and said.step_kind == "tentative" and said.social not in ("luck", "farewell"):
+            self.stop("closed")  # "maybe i msg her": a step toward someone, kept unless the next answer says no
+            self._expect = _Expectation("keep_step", pending=said.step)
+            self.say(self.dialogue.line("plan.keep", step=clean_step(said.step)))
             return
         if said.key in EXACT_COMMANDS:
             command = EXACT_COMMANDS[said.key]
@@ -553,6 +603,8 @@ class Companion:
             kind = "safe_brief" if answer == "safe" and rest else answer
             if answer == "denied" and re.search(r"\b(sorry|apologi[sz]e)", result.text.lower()):
                 kind = "denied_sorry"  # "i'm sorry to have alarmed you": no apology is owed
+            if answer in ("not_safe", "for_now"):  # still at risk: the numbers stay on screen, the event is kept
+                self._record_risk_answer(result.text, source, answer)
             self.say(safety_answer(kind, self.region))
             if rest:  # "i'm safe, i just want to text my friend": back to what they were saying
                 follow = self.router.route(rest, learned=False)
@@ -609,6 +661,11 @@ class Companion:
         if (said.step_kind in ("firm", "tentative") or thanks) and result.intent != "yes":
             self._expect = None  # "ok i'll text her tomorrow": a step of their own, kept rather than any offer;
             return False         # "thanks": thanked back, and nothing starts
+        tried = self.dialogue.tried_exercise(said.key)
+        if tried and not said.question and tried not in expect.offers \
+                and not (tried == "breathe" and set(expect.offers) & _BREATHING):
+            self._expect = None  # "ok fine, we can try the thought thing" after breathing was offered: that one
+            return False
         choice = self.dialogue.offered_choice(said.key, expect.offers)
         if choice and len(said.key.split()) > _LONG_ANSWER and result.intent != "yes" \
                 and not self.dialogue.asked_in_words(said.key):
@@ -644,6 +701,13 @@ class Companion:
         tentative step said to be kept unless turned down ("keep_step") is kept by anything but a no."""
         self._expect = None
         said = self.dialogue.read(result.text)
+        when = _WHEN_ONLY.match(said.key)
+        if when and not said.refusal:  # "tmrw prob": the step waiting is kept, with when it will happen
+            day = when.group("when")
+            day = " ".join(_DAY_SHORT.get(w, w) for w in day.split())
+            step = clean_step(expect.pending)
+            self._keep_step(step if day in normalize(step) else f"{step} {day}")
+            return True
         if expect.kind == "keep_step" and result.intent != "yes" and not said.save_request:
             clear_no = result.intent == "no" and result.confidence >= 0.8  # not "ok thanks. gonna try and sleep"
             if clear_no or said.refusal or said.refusal_lead or said.key in ("maybe", "perhaps"):
@@ -666,8 +730,8 @@ class Companion:
         """The message asks for an exercise in so many words, or states a small step: something the conversation
         still does after the guard has spoken (the guard read no danger in it; the router would have said so)."""
         said = self.dialogue.read(result.text)
-        if said.step_kind in ("firm", "tentative"):
-            return True
+        if said.step_kind in ("firm", "tentative", "hedged") or said.rating is not None:
+            return True  # "maybe a 5": a mood rating is still a check-in
         return result.intent in START_INTENTS and self.dialogue.asked_in_words(said.key) \
             and self._is_request(said, result.intent, result.confidence)
 
@@ -681,8 +745,17 @@ class Companion:
         if intent == "snooze" and result.confidence >= 0.9:
             self.snooze_checkins(result.slots.get("minutes", 30))
             return
+        tried = self.dialogue.tried_exercise(said.key) if not said.question else None
+        if tried and not self.dialogue.negated(said.key):  # "ok fine we can try the thought thing": started
+            if tried == "breathe":
+                self._speak_reply(IntentResult(result.text, "breathe", 1.0, {}))
+            else:
+                thought = self.dialogue.previous_text if tried == "reframe" else None
+                self.start_exercise(tried, **({"thought": thought} if thought else {}))
+            return
         if said.asks_about:  # "whats the point of the 4 7 8 thing, does it work?": answered honestly, then offered
-            self._say_with_offer(self.dialogue.explain_works(said.asks_about), (said.asks_about,))
+            exercise = self.config.breathing.default_pattern if said.asks_about == "breathing" else said.asks_about
+            self._say_with_offer(self.dialogue.explain_works(exercise), (exercise,))
             return
         if said.question and self.dialogue.help_kind(said.key) == "groups":  # "how can i find people who play…?"
             self.say(self.dialogue.connect_help(said.key))
@@ -739,6 +812,11 @@ class Companion:
             self._again(said)
         elif said.asks_name:
             self.say(d.name_answer())
+        elif d.asks_entry(said.key):  # "can you show me that journal entry again?": read back, never a new page
+            self.say(d.read_back())
+        elif _ENOUGH_WRITING.match(said.key) and self._last_exercise is not None \
+                and self._last_exercise[0] == "journal" and d.turn - self._last_exercise[1] <= 3:
+            self.say(d.line("journal_done"))  # the page already closed: the entry is kept, nothing more written
         elif said.asks_step:
             self.say(d.step_recall())
         elif said.asks_last_time:
@@ -757,6 +835,13 @@ class Companion:
             # "maybe i could ring frank…": kept unless the next answer says no
             self._expect = _Expectation("keep_step", pending=said.step)
             self.say(d.line("plan.keep", step=clean_step(said.step)))
+        elif said.step_kind == "hedged" and _WHEN_IN.search(normalize(said.step)):
+            # "i might email her on monday. no promises": concrete enough to note lightly, kept unless turned down
+            self._expect = _Expectation("keep_step", pending=said.step)
+            self.say(d.line("plan.keep_hedged", step=clean_step(said.step)))
+        elif said.step_kind == "hedged":  # "maybe i'll check that thing. not promising": offered, no pressure
+            self._expect = _Expectation("save_step", pending=said.step)
+            self.say(d.line("plan.ask_hedged", step=clean_step(said.step)))
         elif said.plan:
             self._expect = _Expectation("save_step", pending=result.text.strip())
             self.say(d.line("plan.ask"))
@@ -866,9 +951,21 @@ class Companion:
             return said.question or (asked and not self.dialogue.negated(said.key))
         if intent == "reframe":
             return bool(_REFRAME_REQUEST.search(said.key))
+        if self._asked_in_own_sentence(intent):
+            return True  # "ok now maybe breathing. i cannot sleep": the "cannot" is about sleep, not the breathing
         if said.question and len(said.key.split()) > 3 and not self.dialogue.asked_in_words(said.key):
             return False  # "are you judging me?" asks something; it does not ask for an exercise
         return self.dialogue.is_request(said.key, confidence)
+
+    def _asked_in_own_sentence(self, intent: str) -> bool:
+        """A short sentence of its own naming the exercise the router read ("ok now maybe breathing."), not turned
+        down and not a question, in a message of several sentences."""
+        sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", self.dialogue.current_text) if x.strip()]
+        if len(sentences) < 2:
+            return False
+        return any(_NAMES_EXERCISE.search(k) and len(k.split()) <= 5 and not self.dialogue.negated(k)
+                   and not _QUESTION_START.match(k) and self.replies.reply(IntentResult(k, intent, 1.0, {})).start
+                   for k in sentences)
 
     def _unplaced(self, said: Said, intent: str) -> str:
         """A message no request or feeling was read in: a topic, a question, or the fallback."""
@@ -895,7 +992,12 @@ class Companion:
     def _feeling(self, said: Said, result: IntentResult, source: str) -> None:
         """A feeling: saved with the polarity its topic gives it and the rating said in words, then answered
         about the topic ("I'm so sorry about your husband"), with an offer."""
-        feeling = self.dialogue.mood_for(said.topic, result.slots.get("feeling"), said.mixed, said.rating)
+        feeling = result.slots.get("feeling")
+        chosen = self.dialogue.chosen_word(said.key)  # "restless rather than sad": the word they chose
+        if chosen:
+            named = self.router.route(f"i feel {chosen}", learned=False)
+            feeling = named.slots.get("feeling") or feeling if named.intent == "feeling" else feeling
+        feeling = self.dialogue.mood_for(said.topic, feeling, said.mixed, said.rating)
         if self._good_news_goes_on(said, feeling):  # "i literally screamed lol" right after good news
             self.say(self.dialogue.follow_up_or_sentiment(1) or self.dialogue.line("sentiment.good"))
             return
@@ -945,6 +1047,8 @@ class Companion:
 
     def _speak_reply(self, result: IntentResult) -> None:
         summary = self.store.summary(7) if result.intent == "progress" else None
+        if result.intent == "breathe" and not result.slots.get("pattern") and _FOR_SLEEP.search(normalize(result.text)):
+            result = IntentResult(result.text, result.intent, result.confidence, {**result.slots, "pattern": "4-7-8"})
         if result.intent == "breathe" and not result.slots.get("pattern"):  # the configured default, every path
             result = IntentResult(result.text, result.intent, result.confidence,
                                   {**result.slots, "pattern": self.config.breathing.default_pattern})

@@ -378,3 +378,25 @@ def test_a_harsh_thought_is_offered_a_look_not_started(app: Companion) -> None:
     app.handle_text("the first one")
     assert app.wait_session(10)
     assert [s.exercise_id for s in app.store.sessions()] == ["reframe"]
+
+
+@pytest.mark.parametrize("answer", ["i'm not going to do anything right now, i just needed to say it", "no"])
+def test_still_at_risk_after_are_you_safe_keeps_the_crisis_moment(app: Companion, events: Recorder,
+                                                                   answer: str) -> None:
+    """"No" or "I'm not going to do anything right now" to "Are you safe right now?" is no all-clear: it is kept as
+    a crisis moment (the window keeps the numbers shown), the reply names the number, and the guard stays awake."""
+    app.handle_text("i keep thinking everyone would be better off if i was gone, i've thought about how")
+    assert app.speaker.lines[-1].endswith("Are you safe right now?")
+    before, said = len(events.kinds("crisis")), len(app.speaker.lines)
+    app.handle_text(answer)
+    assert len(events.kinds("crisis")) == before + 1 and len(app.store.crisis_events()) == 2
+    assert any("988" in line or "911" in line for line in app.speaker.lines[said:])
+    app.handle_text("i want to end it all")
+    assert app.speaker.lines[-1].endswith("Are you safe right now?")  # no quiet window opened
+
+
+def test_an_all_clear_after_are_you_safe_is_no_crisis_moment(app: Companion, events: Recorder) -> None:
+    app.handle_text("i keep thinking everyone would be better off if i was gone, i've thought about how")
+    before = len(events.kinds("crisis"))
+    app.handle_text("yes i'm safe, my sister is here with me")
+    assert len(events.kinds("crisis")) == before and len(app.store.crisis_events()) == 1

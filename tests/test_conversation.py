@@ -36,9 +36,9 @@ def test_every_conversation_file_keeps_the_writers_words() -> None:
         source = Path(conversation["source"])
         if not source.exists():
             continue  # the writer's folder is not shipped; the copy in tests/data is the record
-        # "> the words" (batches 1-4) or "3. Person: the words" (batch5 on)
+        # "> the words" (batches 1-4), "3. Person: the words" (batch5) or "SAY: the words" (batch6)
         lines = {m.group(1) for line in source.read_text(encoding="utf-8").splitlines()
-                 if (m := re.match(r"^(?:> |\s*\d+\. Person: )(.*)$", line))}
+                 if (m := re.match(r"^(?:> |\s*\d+\. Person: |SAY: )(.*)$", line))}
         for turn in conversation["turns"]:
             if not turn.get("restart"):
                 assert turn["say"] in lines, (path.name, turn["say"])

@@ -208,3 +208,94 @@ def test_a_new_wording_of_a_batch5_concept_is_answered_about_it(app: Companion, 
     assert any(m in reply for m in mentions), reply
     assert not any(a in reply for a in avoid), reply
     assert app.store.sessions() == [] and app.store.connection_steps() == []
+
+
+# ---- found by the outside batch6: ratings said around other words, offers taken by name, steps said loosely ----
+@pytest.mark.parametrize(("text", "rating"), [("mood 6, bit tired", 6), ("my mood is maybe 2 today. rough", 2),
+                                             ("i'd rate my day a 7, not bad", 7), ("honestly, rating it 4", 4)])
+def test_a_rating_given_to_the_mood_or_day_is_read_anywhere(app: Companion, text: str, rating: int) -> None:
+    reply = _said(app, text)
+    assert str(rating) in reply, reply
+    assert app.store.checkins()[-1].intensity == rating
+
+
+@pytest.mark.parametrize("text", ["my mood swings 3 times a day", "give me 5 minutes"])
+def test_a_number_that_is_no_rating_is_not_one(app: Companion, text: str) -> None:
+    assert app.dialogue.read(text).rating is None
+
+
+def test_the_word_chosen_in_a_contrast_is_the_feeling(app: Companion) -> None:
+    _said(app, "rate today a 6. restless rather than low")
+    assert app.store.checkins()[-1].feeling == "anxious" and app.store.checkins()[-1].intensity == 6
+
+
+def test_an_exercise_agreed_to_by_its_nickname_starts_with_the_thought_before(app: Companion) -> None:
+    _said(app, "i always mess everything up")
+    reply = _said(app, "alright let's do the thought one")
+    assert "the thought is: i always mess everything up" in reply.lower(), reply
+
+
+def test_a_nickname_outside_what_was_offered_starts_that_one(app: Companion) -> None:
+    _said(app, "i'm so tired of looking after my dad every day")
+    reply = _said(app, "ok we could try the writing thing")
+    assert "journal" in reply.lower() and "breath" not in reply.lower(), reply
+
+
+def test_a_question_whether_an_exercise_would_help_is_answered_and_offered(app: Companion) -> None:
+    reply = _said(app, "would some grounding help me at all?")
+    assert app.session_running is False and app.expecting_answer, reply
+    reply = _said(app, "oh, not now actually, the kettle's on")
+    assert app.session_running is False and app.expecting_answer is False, reply
+
+
+def test_a_short_request_beside_a_negation_elsewhere_still_starts_sleep_breathing(app: Companion) -> None:
+    reply = _said(app, "ok so breathing please. can't get to sleep")
+    assert "four seven eight" in reply.lower(), reply
+
+
+def test_a_tentative_step_said_last_and_its_time_said_next_are_kept_together(app: Companion) -> None:
+    _said(app, "my mate josh hasn't been around lately, maybe i text him")
+    _said(app, "sat prob")
+    assert [s.step for s in app.store.connection_steps()] == ["text Josh saturday"]
+
+
+def test_a_person_introduced_before_a_pronoun_names_the_step(app: Companion) -> None:
+    reply = _said(app, "there's a neighbour i trust on my street. maybe i'll ask her")
+    assert "the neighbour" in reply, reply
+    _said(app, "yeah")
+    assert [s.step for s in app.store.connection_steps()] == ["ask the neighbour"]
+
+
+def test_a_step_reported_in_the_present_with_excitement_is_done(clock: FakeClock) -> None:
+    store = Store.memory()
+    first = _app(clock, store)
+    _said(first, "ok i will visit my friend Anja on sunday")
+    first.close()
+    app = _app(clock, store)
+    try:
+        reply = _said(app, "hello. I visit Anja! was lovely")
+        assert store.pending_connection_steps() == [], reply
+    finally:
+        app.close()
+
+
+def test_a_hedged_step_with_a_day_is_noted_lightly_and_one_without_is_only_offered(app: Companion) -> None:
+    reply = _said(app, "i might ring the club on thursday. no promises")
+    assert "no pressure" in reply.lower() or "no promises" in reply.lower(), reply
+    _said(app, "anyway")
+    assert [s.step for s in app.store.connection_steps()] == ["ring the club on thursday"]
+
+
+def test_a_journal_entry_is_read_back_when_asked(app: Companion) -> None:
+    app.store.add_journal("the garden was full of bees today", "Journal")
+    reply = _said(app, "could you read me back what i wrote?")
+    assert "bees" in reply and app.session_running is False, reply
+
+
+def test_enough_writing_closes_the_journal_without_keeping_it(app: Companion) -> None:
+    _said(app, "i'd like to write in my journal")
+    _said(app, "the walk by the river helped a lot")
+    reply = _said(app, "ok i'm done writing for today")
+    texts = [e.text for e in app.store.journal()]
+    assert not any("done writing" in t for t in texts), texts
+    assert "journal" in reply.lower() or "saved" in reply.lower(), reply

@@ -46,3 +46,68 @@ def test_a_lost_circle_of_people_is_saved_as_lonely_not_numb(app: Companion) -> 
                                   "since the divorce i have started going to a pottery class and love it"])
 def test_a_plain_past_habit_is_not_a_lost_circle(app: Companion, text: str) -> None:
     assert app.dialogue.read(text).topic != "company_lost"
+
+
+# ---- found by the outside batch6: questions about where things go, the app itself, and topics read by concept ----
+@pytest.mark.parametrize("text", ["does any of this get sent somewhere?", "could my son read what i write here?",
+                                  "where does all my stuff go?", "i don't want my husband seeing this"])
+def test_where_things_go_and_who_can_read_them_is_answered_honestly(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert "computer" in reply and "sorry" not in reply, reply
+    assert app.session_running is False and app.store.checkins() == []
+
+
+@pytest.mark.parametrize("text", ["can you remove the sad bit", "please delete my last entry", "erase that please"])
+def test_deleting_part_is_answered_honestly_with_how_to_delete(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert "forget --all" in reply and "confirm" in reply, reply
+
+
+@pytest.mark.parametrize("text", ["what even are you? some kind of chatbot?", "so what exactly is this",
+                                  "are you some sort of therapist"])
+def test_what_the_app_is_is_answered_and_nothing_starts(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert "program" in reply and app.session_running is False, reply
+
+
+@pytest.mark.parametrize("text", ["morning. or is it night. whatever", "afternoon or evening i guess"])
+def test_times_of_day_said_together_are_a_hello(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert any(w in reply for w in ("morning", "afternoon", "evening", "hello", "hi")), reply
+
+
+def test_trying_the_app_out_is_welcomed(app: Companion) -> None:
+    reply = _said(app, "lunch break. figured i'd give this a try").lower()
+    assert "welcome" in reply and app.session_running is False, reply
+
+
+@pytest.mark.parametrize("text", ["since the kids left home i feel a bit useless", "nobody needs me anymore",
+                                  "i've lost my sense of purpose since the redundancy"])
+def test_feeling_useless_or_not_needed_is_met_as_a_lost_role(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert any(w in reply for w in ("useless", "purpose", "role", "needed")), reply
+    assert "great news" not in reply and "glad for you" not in reply
+
+
+def test_a_harsh_judgement_is_not_read_as_a_lost_role(app: Companion) -> None:
+    assert app.dialogue.read("i am useless at everything").topic != "purpose"
+
+
+def test_a_lack_of_money_is_not_good_news(app: Companion) -> None:
+    reply = _said(app, "want to take my daughter somewhere nice but no money this month").lower()
+    assert "great news" not in reply and "wonderful" not in reply, reply
+
+
+def test_an_invitation_being_weighed_is_not_pushed(app: Companion) -> None:
+    reply = _said(app, "my neighbour asked if i'd help at the allotment. i said i'd think about it").lower()
+    assert any(w in reply for w in ("unsure", "decide", "hold")), reply
+    assert app.store.connection_steps() == []
+
+
+def test_caring_for_someone_named_by_a_pronoun_is_the_caring_topic(app: Companion) -> None:
+    reply = _said(app, "looking after him has been wearing me down, i'm shattered").lower()
+    assert "car" in reply, reply  # caring / carer
+
+
+def test_tests_and_teachers_are_school(app: Companion) -> None:
+    assert app.dialogue.read("another maths test tho. so done").topic == "school"

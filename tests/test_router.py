@@ -244,3 +244,35 @@ def test_cache_gives_the_same_router_and_survives_damage(tmp_path: Path,
     files[0].write_bytes(b"not a cache")
     assert Router().route("hold on").intent == "pause"  # rebuilt
     assert Router(use_cache=False).route("hold on").intent == "pause"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("aye that's grand", "yes that is grand"),
+    ("i will msg him tmrw", "i will message him tomorrow"),
+    ("she msged me 2moro", "she messaged me tomorrow"),
+])
+def test_normalize_reads_texting_shorthand_and_dialect_words(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+# batch 4 typed (tests/data/spoken_blind4.tsv): phrasings read by concept, checked here with sentences of our own
+@pytest.mark.parametrize(("text", "intent", "feeling"), [
+    ("i kind of feel like i'm not really in my body today", "feeling", "numb"),
+    ("i keep crying at night for no reason", "feeling", "sad"),
+    ("i've cried most days this month", "feeling", "sad"),
+    ("honestly things are not great", "feeling", None),
+    ("i can't settle, i'm restless", "feeling", "anxious"),
+    ("aye go on", "yes", None),
+    ("aye alright go on then", "yes", None),
+    ("can you skip reminding me today", "snooze", None),
+    ("write down my worries while i talk", "journal", None),
+    ("i want to put this into my diary", "journal", None),
+    ("my head is stuck in negative thinking again", "reframe", None),
+    ("i tell myself i'm an idiot whenever something goes wrong, can you help", "reframe", None),
+    ("could i get some numbers for a counsellor, not urgent", "professional_help", None),
+])
+def test_phrasings_read_by_concept(router: Router, text: str, intent: str, feeling: str | None) -> None:
+    result = router.route(text)
+    assert result.intent == intent, result
+    if feeling:
+        assert result.slots.get("feeling") == feeling, result

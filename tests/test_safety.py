@@ -581,20 +581,26 @@ def test_a_goodbye_before_dying_is_still_heard(text: str) -> None:
 # --- Round 13: an outside writer's batch (tests/data/safety_round13_*.txt; scored once at first sight, then tuned on) -
 ROUND13_CRISIS = {"danger_others": ("danger",), "medical": ("medical",), "method": ("method", "self"),
                   "third_party": ("other", "medical"), "own_crisis": ("self",)}
+# round 14's: the same kinds of sets (tests/data/safety_round14_*.txt)
+ROUND14_CRISIS = {"danger_others": ("danger",), "medical": ("medical",), "method": ("method", "self"),
+                  "third_party": ("other", "medical"), "own_crisis": ("self", "medical")}
 
 
-@pytest.mark.parametrize(("name", "kinds"), ROUND13_CRISIS.items())
-def test_round13_crisis_lines_get_the_full_reply_of_their_kind_inside_and_outside_the_quiet_window(
-        name: str, kinds: tuple[str, ...]) -> None:
-    texts = data_lines(f"safety_round13_{name}.txt")
+@pytest.mark.parametrize(("round_", "name", "kinds"), [
+    *(("13", name, kinds) for name, kinds in ROUND13_CRISIS.items()),
+    *(("14", name, kinds) for name, kinds in ROUND14_CRISIS.items())])
+def test_outside_rounds_crisis_lines_get_the_full_reply_of_their_kind_inside_and_outside_the_quiet_window(
+        round_: str, name: str, kinds: tuple[str, ...]) -> None:
+    texts = data_lines(f"safety_round{round_}_{name}.txt")
     found = {p: safety.check(p) for p in texts}
     assert not [p for p, m in found.items() if m is None or m.level != safety.CRISIS]
     assert not [(p, m.kind) for p, m in found.items() if m is not None and m.kind not in kinds]
     assert not [p for p in texts if (m := safety.check(p, quiet=True)) is None or m.level != safety.CRISIS]
 
 
-def test_round13_ordinary_lines_are_not_flagged_inside_or_outside_the_quiet_window() -> None:
-    texts = data_lines("safety_round13_ordinary.txt")
+@pytest.mark.parametrize("round_", ["13", "14"])
+def test_outside_rounds_ordinary_lines_are_not_flagged_inside_or_outside_the_quiet_window(round_: str) -> None:
+    texts = data_lines(f"safety_round{round_}_ordinary.txt")
     flagged = [(p, m.kind, m.matched) for p in texts if (m := safety.check(p)) is not None]
     assert not flagged, f"flagged: {flagged}"
     assert not [p for p in texts if safety.check(p, quiet=True) is not None]
@@ -826,3 +832,130 @@ def test_round13_leftovers_method_questions_and_goodbyes_get_the_full_reply_of_t
 def test_round13_leftovers_near_misses_are_not_flagged_inside_or_outside_the_quiet_window(text: str) -> None:
     assert safety.check(text) is None, (text, safety.check(text))
     assert safety.check(text, quiet=True) is None
+
+
+# --- Round 14: an outside writer's batch (tests/data/safety_round14_*.txt, scored once at first sight, then tuned on;
+# its files are checked with round 13's above) ---------------------------------------------------------------------
+# the concepts round 14 missed, said in other words than the batch's (written by the safety engineer; none of these
+# sentences is in the data files)
+@pytest.mark.parametrize(("text", "kind"), [
+    # harm promised for when someone gets home; "you're getting it"; an address found by someone met online
+    ("my dad is going to batter me when he gets back from the pub", "danger"),
+    ("mums boyfriend texted that i'm getting it tonight", "danger"),
+    ("a man i met on discord has found out where i live", "danger"),
+    # dead animals or notes saying "you're next"; an ex waiting outside day after day; a grab; fire at the letterbox;
+    # men at the door while the person is alone
+    ("someone nailed a dead rat to our door with a note saying we are next", "danger"),
+    ("my ex keeps waiting outside my flat every night", "danger"),
+    ("some bloke tried to grab me at the bus stop", "danger"),
+    ("he threatened to push a burning rag through our letterbox", "danger"),
+    ("there are lads on the landing who keep trying my door and i am on my own with the kids", "danger"),
+    # fumes breathed in; carbon monoxide; a sudden worst headache with a sign; a bottle of spirits and passing out
+    ("mixed bleach with limescale remover cleaning the loo and now my chest is tight and i keep coughing", "medical"),
+    ("we have all got headaches and feel dizzy and the co alarm is beeping", "medical"),
+    ("suddenly got the worst headache of my life and my neck is stiff", "medical"),
+    ("my mate necked a whole bottle of rum and is passed out and wont wake up", "medical"),
+    # a whole supply at once; the means asked under a pretext; whether a way is quicker
+    ("would it kill me if i took all my antidepressants at once", "method"),
+    ("what poison would someone use to kill themselves, its for a murder mystery", "method"),
+    ("if someone wanted to overdose would it be faster with alcohol", "method"),
+    # someone else gone with a weapon or to a high place, saying goodbye; a goodbye sent and nobody can find them
+    ("my son drove off with his rifle and said we would never see him again", "other"),
+    ("my sister texted that she is going to the bridge and said sorry for everything", "other"),
+    ("my flatmate emailed us all saying goodbye to everyone and nobody knows where he is", "other"),
+    ("my brother posted that he can't take it anymore and his phone is off", "other"),
+    # letters then goodbye; "before i go" and "my decision"; searching for ways; no need of the sessions after friday
+    ("i wrote notes for my kids and my husband. thanks for everything. goodbye", "self"),
+    ("just wanted to tell someone before i go. don't be sad, it's my decision", "self"),
+    ("i've been researching methods for hours", "self"),
+    ("thanks for all your help, i won't need the sessions after friday", "self"),
+    ("the only thing i need is to not exist", "self"),
+])
+def test_round14_concepts_are_caught_in_new_words_with_the_full_reply(text: str, kind: str) -> None:
+    m = safety.check(text)
+    assert m is not None and m.kind == kind and m.level == safety.CRISIS, (text, m)
+    assert (q := safety.check(text, quiet=True)) is not None and q.level == safety.CRISIS
+
+
+# the near misses of the round-14 concepts and the batch-6 conversations' false alarms said in other words: shut out
+# of a group, a sibling's "i'll kill you" over borrowed things, an overdose case at work, a safe amount asked, declining
+# an exercise or advice, a friend coming round, help already sought, a better mood, a loose plan
+@pytest.mark.parametrize("text", [
+    "the coach kicked me out of training for being late",
+    "my boss kicked me off the project",
+    "my brother says he'll kill me if i nick his hoodie again",
+    "two overdose call outs and a fall before midnight, long shift",
+    "how much paracetamol is it safe to take in a day",
+    "my mum is going to kill me when she gets home and sees the mess",
+    "my friend from online found my address and sent me a birthday card",
+    "my ex is parked outside my house every day to drop the kids off",
+    "my son tried to grab me when he slipped on the ice",
+    "i need to put petrol in the car",
+    "this job is going to burn me out",
+    "had the worst headache of my life yesterday but it went away after a nap",
+    "i feel sick and bloated, i think it's the gas from the beans",
+    "is it dangerous if i take ibuprofen and paracetamol together",
+    "my phone is about to die, would it be quicker to charge it off the laptop",
+    "would it be quicker to hang the washing inside",
+    "my wife says she is driving to the river for a walk, wont see her till tea",
+    "i wrote thank you notes for everyone at work, goodbye drinks on friday",
+    "don't worry about me, it's my choice to quit uni",
+    "i've been looking at ways to save money all night",
+    "nope not doing the breathing one, it's embarrassing",
+    "i don't want to be told to join a club",
+    "lily's coming over on saturday!!",
+    "update: i told my dad and we rang the gp together",
+    "a bit better than monday, maybe a 6",
+    "might text him on thursday to ask, not promising anything",
+])
+def test_round14_near_misses_are_not_flagged_inside_or_outside_the_quiet_window(text: str) -> None:
+    assert safety.check(text) is None, (text, safety.check(text))
+    assert safety.check(text, quiet=True) is None
+
+
+# --- Round 15: spoken transcripts (a speech recognizer's lowercase words, a misheard medicine or adjective, "use to"
+# for "used to"); each principle said in the safety engineer's own words, none of these sentences in the data files
+@pytest.mark.parametrize(("text", "kind"), [
+    # someone threatening the person, the household or a relation with a weapon now
+    ("my stepdad is off his face and threatening my mum with a hammer", "danger"),
+    ("she's come at us with a broken bottle and the kids are screaming", "danger"),
+    ("he's drunk again and going for my brother with a bat", "danger"),
+    # a whole packet, box or strip of a misheard medicine swallowed a while ago
+    ("i took a whole packet of pro pan a lol twenty minutes ago", "medical"),
+    ("my girlfriend's taken a whole box of ammi trip tilling like half an hour ago", "medical"),
+    ("swallowed a whole strip of sir tray lean about forty minutes ago", "medical"),
+    # chest pain or pressure with an arm gone numb, dead or tingly, the adjective misheard, in either order
+    ("there's a rushing pain in my chest and my right arm has gone dead", "medical"),
+    ("heavy pressure across my chest and my left arm is all tingly", "medical"),
+    ("my arm's gone numb and there's this squeezing in my chest", "medical"),
+])
+def test_spoken_transcripts_are_caught_with_the_full_reply_of_their_kind(text: str, kind: str) -> None:
+    m = safety.check(text)
+    assert m is not None and m.kind == kind and m.level == safety.CRISIS, (text, m)
+    assert (q := safety.check(text, quiet=True)) is not None and q.level == safety.CRISIS
+
+
+@pytest.mark.parametrize("text", [
+    # self-harm told as long past with a recovery, "used to" misheard
+    "i use to cut myself but i've been clean for three years and i'm proud of that",
+    "years ago i used a self harm and now i'm doing great",
+    # a toy or a joke for a weapon; food or things carried for a medicine; an arm slept on or a laugh, not a heart
+    "my brother threatened me with a pillow fight",
+    "the kids chased us with water pistols all afternoon",
+    "i took a whole packet of biscuits into the staff room",
+    "woke up with a dead arm from lying on it",
+    "i had a twinge in my chest laughing at the film and my arm is fine",
+])
+def test_spoken_near_misses_are_not_flagged_inside_or_outside_the_quiet_window(text: str) -> None:
+    assert safety.check(text) is None, (text, safety.check(text))
+    assert safety.check(text, quiet=True) is None
+
+
+@pytest.mark.parametrize("text", [
+    "i use to self harm but i've been well, until tonight",
+    "i used to self harm and last week i started again",
+    "i use to self harm, i've been well for a long time but i want to again",
+])
+def test_spoken_past_self_harm_with_a_relapse_is_still_heard(text: str) -> None:
+    m = safety.check(text)
+    assert m is not None and m.level == safety.CRISIS and m.kind == "self", (text, m)

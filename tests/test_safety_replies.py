@@ -41,7 +41,7 @@ def test_every_crisis_reply_names_the_regions_emergency_number(region: str, leve
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_the_answers_to_are_you_safe_name_the_emergency_number_where_danger_is_possible(region: str) -> None:
-    for kind in ("not_safe", "unclear", "stopped"):
+    for kind in ("not_safe", "unclear", "stopped", "for_now"):
         assert EMERGENCY[region] in safety.safety_answer(kind, region)
 
 
@@ -131,6 +131,12 @@ def test_every_number_has_its_official_source_and_the_date_checked() -> None:
     ("no i would never do that", "no", "denied", ""),
     ("no, not like that, i just feel flat", "no", "denied", "i just feel flat"),
     ("no not at all", "no", "not_safe", ""),  # to "are you safe right now?": not safe
+    # safe for now, the thoughts still there (batch 6): not a denial, no "sorry if I got that wrong"
+    ("I'm not going to do anything right now. I just needed to say it", "unknown", "for_now",
+     "i just needed to say it"),
+    ("im not gonna do anything tonight", "no", "for_now", ""),
+    ("not going to do anything stupid for now, promise", "unknown", "for_now", ""),
+    ("no i'm not going to do anything stupid", "no", "denied", ""),
 ])
 def test_the_answer_to_are_you_safe_is_read_for_what_it_says(said: str, intent: str, kind: str, rest: str) -> None:
     assert safety.read_answer(said, intent) == (kind, rest)

@@ -13,7 +13,7 @@ from fakes import FakeSpeaker
 from companion.core.clock import FakeClock, RealClock
 from companion.core.events import Event, EventBus
 from companion.core.exercises import Exercise, load_library, parse_exercise
-from companion.core.session import MAX_PAUSE_SECONDS, AskSpec, Session, SessionOptions, SessionResult
+from companion.core.session import LEAD_IN_WAIT, MAX_PAUSE_SECONDS, AskSpec, Session, SessionOptions, SessionResult
 
 BREATHE_2 = """
 id = "two"
@@ -169,13 +169,32 @@ def test_minutes_option_runs_whole_cycles_nearest_the_length():
 
 def test_slow_speech_never_shifts_phase_starts():
     """A voice taking 5 s per line: the intro delays the start, but every phase starts exactly on time."""
-    r = Run(make(BREATHE_2), seconds_per_line=5.0)
+    r = Run(make(BREATHE_2.replace('"Let\'s begin."', '"Done."')), seconds_per_line=5.0)
     r.run()
-    starts = [(p[3], p[4]) for p in r.phases()]
-    assert starts == [(5.0, 5.0), (9.0, 9.0), (15.0, 15.0), (19.0, 19.0), (25.0, 25.0), (29.0, 29.0)]
+    fixed, per_word = LEAD_IN_WAIT
+    t0 = fixed + per_word  # a one-word intro is waited for this long at most, then breathing starts
+    assert [p[3] for p in r.phases()] == pytest.approx([t0 + d for d in (0, 4, 10, 14, 20, 24)])
+    assert [p[4] for p in r.phases()] == pytest.approx([t0 + d for d in (0, 4, 10, 14, 20, 24)])
     # an inhale cue (5 s) still plays when its 4 s phase ends: it is cut first, so audio never lags;
-    # an exhale cue fits in its 6 s and is left alone
-    assert r.speaker.stops == [9.0, 19.0, 29.0]
+    # an exhale cue fits in its 6 s and is left alone; the unfinished intro is cut by the first cue
+    assert r.speaker.stops == pytest.approx([t0, t0 + 4, t0 + 14, t0 + 24])
+
+
+def test_a_slow_voice_never_holds_back_the_first_breath_but_other_lines_are_waited_for():
+    """The line leading into breathing is waited for at most LEAD_IN_WAIT (the window shows it; the first cue cuts
+    what is left); a line followed by another line, or by the end, is waited for whole."""
+    r = Run(make(BREATHE_2), SessionOptions(cycles=1), seconds_per_line=6.0)
+    r.run()
+    fixed, per_word = LEAD_IN_WAIT
+    first = r.phases()[0][3]
+    assert first == pytest.approx(fixed + 2 * per_word) and first < 2.0
+    assert r.speaker.utterances[0].cut and r.speaker.stops[0] == pytest.approx(first)
+    spoken_whole = Run(make(BREATHE_2.replace('type = "breathe"', 'type = "say"\ntext = "Then this."\n'
+                                              '[[steps]]\ntype = "breathe"', 1)), SessionOptions(cycles=1),
+                       seconds_per_line=6.0)
+    spoken_whole.run()
+    assert spoken_whole.phases()[0][3] == pytest.approx(6.0 + fixed + 2 * per_word)  # the first line whole
+    assert not spoken_whole.speaker.utterances[0].cut
 
 
 def test_cues_are_said_at_phase_start_with_variants():
@@ -243,9 +262,9 @@ def test_stop_at_an_exact_time():
 
 def test_stop_while_speaking_a_line():
     r = Run(make(BREATHE_2), seconds_per_line=8.0)
-    r.at(3.0, r.session.stop)
+    r.at(1.0, r.session.stop)
     result = r.run()
-    assert (result.reason, result.duration) == ("stopped", 3.0)
+    assert (result.reason, result.duration) == ("stopped", 1.0)
     assert r.speaker.utterances[0].cut
     assert r.phases() == []
 
@@ -268,11 +287,11 @@ def test_repeat_resays_the_last_cue():
 
 
 def test_repeat_during_a_say_step_says_it_again():
-    r = Run(make(BREATHE_2), SessionOptions(cycles=1), seconds_per_line=2.0)
+    r = Run(make(BREATHE_2), SessionOptions(cycles=1), seconds_per_line=1.2)
     r.at(1.0, r.session.repeat)
     r.run()
     assert r.speaker.lines[:2] == ["Let's begin.", "Let's begin."]
-    assert r.phases()[0][3] == 3.0  # second say started at 1 and took 2 s
+    assert r.phases()[0][3] == 2.2  # second say started at 1 and took 1.2 s
 
 
 def test_a_session_runs_once():
@@ -493,14 +512,14 @@ def test_stop_from_another_thread_on_the_real_clock():
 
 
 def test_pause_during_a_line_says_it_again_after_resume():
-    r = Run(make(BREATHE_2), SessionOptions(cycles=1), seconds_per_line=4.0)
+    r = Run(make(BREATHE_2), SessionOptions(cycles=1), seconds_per_line=1.2)
     r.at(1.0, r.session.pause)
     r.at(10.0, r.session.resume)
     r.run()
     says = [(e.data["text"], e.t) for e in r.kinds("say")]
     assert says[:2] == [("Let's begin.", 0.0), ("Let's begin.", 10.0)]
     assert r.speaker.utterances[0].cut
-    assert r.phases()[0][3:] == (14.0, 14.0)
+    assert r.phases()[0][3:] == (11.2, 11.2)
 
 
 def test_nothing_is_said_while_paused():

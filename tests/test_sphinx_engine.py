@@ -239,3 +239,19 @@ def test_words_missing_from_the_dictionary_get_voice_yaml_pronunciations(tmp_pat
     assert "i want to reframe this thought" in rec.grammar.sentences and not rec.grammar.dropped_words
     assert decode(rec, espeak_wav16k("i want to reframe this thought", tmp_path / "r.wav"))[0] \
         == "i want to reframe this thought"
+
+
+def test_a_fluent_reading_counts_as_clearly_heard_and_word_salad_does_not():
+    """Long sentences have a tiny path posterior however clearly they were said; a reading that is fluent English
+    counts as clear (FLUENT_AT), the salad misheard speech turns into does not, and a word the general model does
+    not know is scored as a rare word, not as a certain one."""
+    from companion.speech.sphinx_engine import FLUENT_AT, _Fluency
+
+    fluency = _Fluency()
+    for fluent in ("i can't stop thinking about ending my life", "my husband is hitting me and i am scared",
+                   "i need to calm my breathing"):
+        assert fluency.per_word(fluent) >= FLUENT_AT, fluent
+    for salad in ("kill only the exactly wont to end i", "life on top bought knife before i the to carrots",
+                  "hope off the i cut day"):
+        assert fluency.per_word(salad) < FLUENT_AT, salad
+    assert fluency.per_word("xyzzyq xyzzyq") < FLUENT_AT  # unknown to the model: rare, not certain

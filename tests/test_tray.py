@@ -141,6 +141,45 @@ def test_backend_choice() -> None:
             assert with_bus.name == "gtk" and with_bus.has_menu
 
 
+class _MissedDock:
+    """An icon whose tray host misses dock requests: taken in only at the `taken_at`-th request. Before that,
+    whether it is embedded cannot be told `unsure` times (a busy X server), then the answer is no."""
+
+    def __init__(self, taken_at: int, unsure: int = 0) -> None:
+        self.requests, self.taken_at, self.unsure = 1, taken_at, unsure
+        self._window = object()  # an xorg-like icon: the tray can ask about its window
+        self._visible = True
+
+    def embedded(self) -> bool | None:
+        if self.unsure:
+            self.unsure -= 1
+            return None
+        return self.requests >= self.taken_at
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    @visible.setter
+    def visible(self, on: bool) -> None:
+        self.requests += on and not self._visible
+        self._visible = on
+
+
+def test_a_missed_dock_request_is_sent_again_until_the_icon_is_taken_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    tray = Tray(lambda _name: None, backend=BackendChoice("xorg", False))
+    monkeypatch.setattr(tray, "embedded", lambda: tray._icon.embedded())
+    tray._icon = _MissedDock(taken_at=3, unsure=3)  # the first questions get no answer: not a reason to stop
+    tray._ensure_docked(wait=0.5)
+    assert tray._icon.requests == 3 and tray.embedded()
+    tray._icon = _MissedDock(taken_at=1)
+    tray._ensure_docked(wait=0.2)
+    assert tray._icon.requests == 1  # taken in at once: never asked again
+    tray._icon = _MissedDock(taken_at=99)
+    tray._ensure_docked(wait=0.01, tries=4)
+    assert tray._icon.requests == 5  # gives up after its tries, having asked each time
+
+
 def test_each_state_has_its_own_look() -> None:
     assert icon_state("idle", checkins_off=True) == "checkins_off"
     assert icon_state("session", checkins_off=True) == "session"

@@ -26,7 +26,7 @@ _STOP_WORDS = frozenset(re.findall(r"\w+", """
     i my me a an the to and or of for with on in at it is was be do did done call called text texted message
     messaged send sent say said go went get got this that will would just one some up out about"""))
 _PAST = re.compile(r"\b(i|finally|actually|just) \w+ed\b|\bi (did|went|sent|saw|met|rang|spoke|wrote|made|took|"
-                   r"got|had|managed|finally)\b|\b(done|did it|went well)\b")
+                   r"got|had|managed|finally|told|gave|rang)\b|\b(done|did it|went well)\b")
 
 
 _QUESTION = re.compile(r"^(what|how|why|where|when|who|which) (is|are|do|does|did|can|could|should|would|will|was|"
@@ -58,6 +58,18 @@ _EXERCISE_WORDS = re.compile(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|diary|m
                              r"5 4 3 2 1|4 7 8|thing|write|writing|pause|senses|therapy|therapist|professional|"
                              r"counsel\w*|help me|slow down|panic\w*|wind down|settle)\b")
 _GOOD_TOPICS = ("good_news", "achievement", "passed", "gratitude", "celebration", "new_baby", "good_day")
+# words after "my friend" that go on with the sentence rather than name the friend ("my friend was there")
+_NOT_A_NAME = frozenset(re.findall(r"\w+", """
+    is was are were has had have and but or so who that which said says told asked asks never always just really still
+    also too again did does do will would can could should might may is not was not from at in on to for with of the
+    a an my his her their our says lives lived came come went goes got gets has been wants wanted thinks thought knows
+    knew feels felt keeps kept then when where why how because if not only even as about over after before since
+    tomorrow today tonight yesterday now later here there this that these those he she they it we you i me him them
+    wasnt isnt doesnt didnt hasnt havent couldnt wouldnt cant wont dont ago left moved passed died who whom whose
+    i get on with works work working at from down up out off round back over"""))
+_INTRODUCED = re.compile(r"\bthere is (a|an|this|one) (?P<who>(\w+ )?(nurse|doctor|teacher|colleague|friend|neighbour|"
+                         r"neighbor|guy|woman|man|girl|boy|lady|bloke|mate|coworker|manager|boss|supervisor|"
+                         r"priest|vicar|counsellor|counselor|coach|tutor|porter|student|lad|lass))\b")
 _SAVE = re.compile(r"^(yes |yeah |ok |okay |sure |please |yep )*(save|keep|note|write down) (that|this|it)\b"
                    r"|\b(can you|could you|please) (save|keep|note) (that|this|it)( as)?( a| my)? step\b")
 _SAVE_LEAD = re.compile(r"^(yes |yeah |ok |okay |sure |yep |please )*(save|keep|note|remember|write down) "
@@ -70,13 +82,28 @@ def _step_pattern(data: dict[str, Any]) -> re.Pattern[str]:
                       rf" {data['between']}(?P<verb>{data['verbs']}) (?P<rest>.+)$")
 
 
+# a number given to the mood or the day anywhere in a message: "mood 2. flat", "my mood maybe 3, sad and angry",
+# "i would rate today a 5. restless rather than sad" (not "mood swings 3 times a day")
+_NAMED_RATING = re.compile(r"\b(my )?mood( is| was| today| tonight| now| right now| about| around| maybe| like|"
+                           r" probably| at| of| is at| is like| is maybe| is about| i would say| honestly)*"
+                           r" (a |an )?(?P<n>\d{1,2})\b(?! (times|minutes|hours|days|weeks|months|years|people|things))"
+                           r"|\b(rate|rating)( today| tonight| it| myself| my day| the day| this| my mood| this week|"
+                           r" things)? (as |at |a |an |around |about )*(?P<m>\d{1,2})\b"
+                           r"|\b(give|score|put)( today| tonight| myself| my day| the day| my mood| this week)"
+                           r" (as |at |a |an |around |about )*(?P<g>\d{1,2})\b"
+                           r"(?! (times|minutes|hours|days|weeks|months|years|people|things|stars))")
+
+
 def _rating(key: str) -> int | None:
     from companion.core.numbers import words_to_digits
 
     digits = words_to_digits(key)
     m = _RATING.search(digits)
+    named = _NAMED_RATING.search(digits)
     if m:
         value = int(m.group(1) or m.group(3))
+    elif named:
+        value = int(named.group("n") or named.group("m") or named.group("g"))
     elif (bare := _BARE_RATING.search(digits)) and len(digits.split()) <= 10:
         value = int(bare.group(3))
     else:
@@ -180,8 +207,9 @@ class Dialogue:
         self._topics_seen: deque[tuple[str, str | None, int]] = deque(maxlen=6)  # the last few, newest last
         self._news: deque[tuple[int, int]] = deque(maxlen=4)  # which way messages with a direction pointed, turn
         d = self.data
-        self._social = {name: (_compile(d["social"][name].get("whole"), whole=True),
-                               _compile(d["social"][name].get("within"))) for name in d["social_order"]}
+        self._social = {name: (_compile(d["social"][name].get("whole"), whole=True, words=d.get("words")),
+                               _compile(d["social"][name].get("within"), words=d.get("words")))
+                        for name in d["social_order"]}
         self._refusal = _compile(d["refusal"]["whole"], whole=True)
         self._checkin = _compile(d["checkin_request"]["whole"], whole=True)
         self._checkin_lead = [re.compile(f"^(?:{p})") for p in d["checkin_request"].get("lead") or ()]
@@ -209,10 +237,12 @@ class Dialogue:
         self._hedge = re.compile(d["small_step"]["hedges"])
         self._remember_step = _compile(d["remember_step"]["within"])
         self._step_news = re.compile(d["step_news"]["within"])
+        self._entry = _compile(d["journal_read_back"]["within"])
         self._exercise_words = {k: re.compile(v) for k, v in d["exercise_words"].items()}
         self._asks_about = re.compile(d["asks_about_exercise"])
         self._my_person = _compile([r"\bmy (?P<who>{person})\b"], words=d.get("words"))[0]
-        self._people: deque[tuple[str, int]] = deque(maxlen=4)  # people named lately ("my sister"), with the turn
+        self._tried = _compile([d["tried_exercise"]])[0]
+        self._people: deque[tuple[str, int, str]] = deque(maxlen=4)  # people named lately ("my sister"), with the turn
         self._heard: deque[tuple[int, str]] = deque(maxlen=6)  # the person's last messages, with the turn
         self._before = self._snapshot()
 
@@ -249,7 +279,13 @@ class Dialogue:
             self._heard.append((self.turn, key))
             m = self._my_person.search(key)
             if m:
-                self._people.append((m.group("who"), self.turn))
+                after = key[m.end():].split()[:1]
+                name = after[0] if after and after[0] not in _NOT_A_NAME and after[0] not in self.data["name"][
+                    "not_names"] and len(after[0]) > 2 else ""
+                self._people.append((m.group("who"), self.turn, name.title() if name else f"my {m.group('who')}"))
+            m = _INTRODUCED.search(key)
+            if m and m.group("who").split()[-1] not in _NOT_A_NAME:
+                self._people.append((m.group("who"), self.turn, f"the {m.group('who')}"))
 
     def stated_step(self, text: str) -> tuple[str | None, str]:
         """A small step the person states ("ok. ill call the gp tomorrow morning"): its kind ("firm", "tentative",
@@ -258,6 +294,10 @@ class Dialogue:
         key = normalize(text)
         for sentence in re.split(r"(?<=[.!?;])\s+|\n+", text):
             m = self._step.match(normalize(sentence))
+            late = re.search(r"\b(maybe|perhaps) i\b", sentence, re.IGNORECASE) if m is None else None
+            if late and late.start() > 0 and len(sentence[late.start():].split()) <= 9:
+                sentence = sentence[late.start():]  # "maya wasnt in the chat either maybe i msg her": the step is last
+                m = self._step.match(normalize(sentence))
             if m is None or self._not_step.search(m.group("rest")):
                 continue
             verb = m.group("verb")
@@ -278,19 +318,22 @@ class Dialogue:
     def _named(self, step: str) -> str:
         """"text her tomorrow" → "text my sister tomorrow" when the person talked about just before fits."""
         with self._lock:
-            people = [w for w, t in reversed(self._people) if self.turn - t <= 3]
+            people = [(w, said) for w, t, said in reversed(self._people) if self.turn - t <= 3]
         m = re.match(r"^(\S+(?: to| up with| round to)?) (her|him)\b", step, re.IGNORECASE)
         if not m or not people:
             return step
         fits = self.data["small_step"][m.group(2).lower()]
-        who = next((w for w in people if w in fits), None)
-        return f"{m.group(1)} my {who}{step[m.end():]}" if who else step
+        # the newest person who fits: one named ("my friend maya" → Maya), one of the family words that fits "her" or
+        # "him", or one just introduced without a name ("there's a charge nurse i get on with" → the charge nurse)
+        said = next((said for w, said in people if w in fits or said.startswith("the ")), None)
+        return f"{m.group(1)} {said}{step[m.end():]}" if said else step
 
     def _asked_about(self, key: str) -> str | None:
         """The exercise a question asks the point of ("does the 4 7 8 thing actually work?"), or None."""
         if not self._asks_about.search(key):
             return None
-        return next((ex for ex, p in self._exercise_words.items() if p.search(key)), None)
+        named = next((ex for ex, p in self._exercise_words.items() if p.search(key)), None)
+        return named or ("breathing" if re.search(r"\bbreath\w*\b", key) else None)
 
     def explain_works(self, exercise_id: str) -> str:
         """"Does it actually work?": an honest answer, then the offer to try."""
@@ -728,7 +771,9 @@ class Dialogue:
 
     def step_reported(self, key: str) -> Any:
         """A pending small step the message reports as done ("I called my brother!"), or None."""
-        if not _PAST.search(key) or re.search(r"\b(not|never|did not|have not|could not)\b", key):
+        if re.search(r"\b(not|never|did not|have not|could not)\b", key):
+            return None
+        if not _PAST.search(key) and not self._exclaimed_present(key):
             return None
         try:
             pending = self.store.pending_connection_steps()
@@ -740,6 +785,55 @@ class Dialogue:
             if words & step_words or _same_verb(key, step.step):
                 return step
         return None
+
+    def _exclaimed_present(self, key: str) -> bool:
+        """"I call Tomasz!": a step verb said in the present with an "!" and nothing ahead of it (no "will",
+        "maybe", "tomorrow"), the way a learner of English or a quick typist reports it done."""
+        if "!" not in self.current_text:
+            return False
+        verbs = "|".join(_PAST_OF)
+        m = re.search(rf"(^|\b(i|and|so|yes|okay|finally|today) )({verbs})\b", key)
+        return m is not None and not re.search(r"\b(will|going to|maybe|might|should|could|want to|need to|"
+                                               r"tomorrow|later|tonight|next)\b", key[:m.end()])
+
+    def chosen_word(self, key: str) -> str | None:
+        """The word a contrast chooses: "restless rather than sad", "more tired than sad", "not sad, just flat"."""
+        m = re.search(r"\b(?:more |just |mostly |mainly )?(?P<a>[a-z]+) (?:rather than|more than|not|instead of) "
+                      r"(?:really |so much |exactly )?[a-z]+\b", key)
+        if m and m.group("a") not in _NOT_A_NAME and m.group("a") not in ("more", "other", "better", "worse", "less"):
+            return m.group("a")
+        m = re.search(r"\bmore (?P<a>[a-z]+) than [a-z]+\b|\bnot [a-z]+ (?:just |more |but |but more |but just )"
+                      r"(?P<b>[a-z]+)\b", key)
+        if m:
+            return m.group("a") or m.group("b")
+        return None
+
+    def read_back(self) -> str:
+        """"Can you show me that journal entry again?": the newest entry, in the person's own words, or honestly
+        none."""
+        try:
+            entries = self.store.journal()
+        except Exception:
+            entries = []
+        if not entries:
+            return self.line("journal_read_back.none")
+        return self.line("journal_read_back.replies", entry=entries[-1].text.strip())
+
+    def asks_entry(self, key: str) -> bool:
+        """The message asks to see or hear a journal entry already written ("read me back what i wrote")."""
+        return any(p.search(key) for p in self._entry)
+
+    def tried_exercise(self, key: str) -> str | None:
+        """An exercise agreed to by its nickname ("ok fine we can try the thought thing", "let's do the breathing
+        one"): its id ("breathe" for any breathing), or None."""
+        m = self._tried.search(key)
+        if m is None:
+            return None
+        what = m.group("what")
+        for exercise in ("reframe", "journal", "ground", "compassion", "connect"):
+            if self._offer_words[exercise].search(what):
+                return exercise
+        return "breathe" if self._offer_words["box"].search(what) else None
 
     def repeated_exercise(self, exercise_id: str, recent: int = 5, limit: int = 3) -> bool:
         """The same exercise chosen `limit` times among the last `recent` sessions."""
@@ -779,10 +873,12 @@ def clean_step(step: str) -> str:
     return rest if len(rest.split()) >= 2 else step.strip()
 
 
+_PAST_OF = {"call": "called", "text": "texted", "message": "messaged", "email": "emailed", "visit": "visited",
+            "ring": "rang", "phone": "phoned", "write": "wrote", "meet": "met", "see": "saw", "send": "sent",
+            "ask": "asked", "reply": "replied", "join": "joined", "tell": "told", "invite": "invited"}
+
+
 def _same_verb(key: str, step: str) -> bool:
-    """"i called him" reports "call my brother": the step's verb, said in the past."""
-    verbs = {"call": "called", "text": "texted", "message": "messaged", "email": "emailed", "visit": "visited",
-             "ring": "rang", "phone": "phoned", "write": "wrote", "meet": "met", "see": "saw", "send": "sent",
-             "ask": "asked", "reply": "replied", "join": "joined"}
+    """"i called him" reports "call my brother": the step's verb, said in the past (or, with an "!", the present)."""
     first = normalize(clean_step(step)).split()[:2]
-    return any(verbs.get(w) and re.search(rf"\b{verbs[w]}\b", key) for w in first)
+    return any(_PAST_OF.get(w) and re.search(rf"\b({_PAST_OF[w]}|i {w})\b", key) for w in first)

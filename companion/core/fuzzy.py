@@ -41,6 +41,10 @@ _CONTRACTIONS: dict[str, str] = {
     "wouldve": "would have", "would've": "would have", "shouldve": "should have", "couldve": "could have",
     "youd": "you would", "you'd": "you would", "id": "i would", "idk": "i do not know",
     "tryna": "trying to", "outta": "out of", "alot": "a lot", "wat": "what", "whatre": "what are",
+    # texting shorthand and dialect words for the same ("tmrw prob", "i msged her", "aye go on then")
+    "aye": "yes", "tmrw": "tomorrow", "tmr": "tomorrow", "tmrow": "tomorrow", "tomoz": "tomorrow",
+    "2moro": "tomorrow", "2morrow": "tomorrow", "prolly": "probably",
+    "msg": "message", "msgs": "messages", "msged": "messaged", "msgd": "messaged", "msg'd": "messaged",
     # typed with an apostrophe only: without one they are words ("shell", "well", "hell")
     "he'll": "he will", "she'll": "she will", "we'll": "we will", "you'll": "you will", "it'll": "it will",
     "youll": "you will", "itll": "it will", "we've": "we have", "weve": "we have", "you've": "you have",

@@ -491,14 +491,14 @@ def reply_asks(level: str = CRISIS, kind: str = SELF) -> bool:
     return bool(_lines()[_section(level, kind)].get("asks", True))
 
 
-SAFETY_ANSWERS = ("safe", "safe_brief", "denied", "denied_sorry", "not_safe", "stopped", "unclear")
+SAFETY_ANSWERS = ("safe", "safe_brief", "for_now", "denied", "denied_sorry", "not_safe", "stopped", "unclear")
 
 
 def safety_answer(kind: str, region: str) -> str:
     """What the companion says to the answer to "Are you safe right now?" ([answers] in crisis_lines.toml):
     `kind` is "safe" (they said yes), "safe_brief" (yes, and went on to something else), "denied" ("no, I'm not
     suicidal"), "denied_sorry" (the same, and they said sorry), "not_safe" (no), "stopped" ("stop") or "unclear"
-    (anything else)."""
+    (anything else); "for_now" is "I'm not going to do anything right now": safe for now, the thoughts still there."""
     if kind not in SAFETY_ANSWERS:
         raise ValueError(f"kind must be one of {', '.join(SAFETY_ANSWERS)}, got {kind!r}")
     template = str((_lines().get("answers") or {}).get(kind, "")).strip()
@@ -507,18 +507,23 @@ def safety_answer(kind: str, region: str) -> str:
     return _fill(template, region)
 
 
+# the order answers.yaml is read in: "not going to do anything right now" is safe for now, not a denial
+_ANSWER_ORDER = ("for_now", "denied", "safe", "stopped")
+
+
 @functools.cache
 def _answer_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
     raw = _yaml("answers.yaml")
-    return {k: _compile(raw.get(k), {}, "answers.yaml") for k in ("denied", "safe", "stopped")}
+    return {k: _compile(raw.get(k), {}, "answers.yaml") for k in _ANSWER_ORDER}
 
 
 def read_answer(text: str, intent: str) -> tuple[str, str]:
     """How the person answered "Are you safe right now?" (safety/answers.yaml), and what they said after it:
-    ("denied" | "safe" | "stopped" | "not_safe" | "unclear", the rest of the utterance, "" when nothing)."""
+    ("for_now" | "denied" | "safe" | "stopped" | "not_safe" | "unclear", the rest of the utterance, "" when
+    nothing)."""
     said = normalize(text)
     rxs = _answer_patterns()
-    for kind in ("denied", "safe", "stopped"):
+    for kind in _ANSWER_ORDER:
         for rx in rxs[kind]:
             m = rx.search(said)
             if m:

@@ -36,6 +36,10 @@ PACE_MIN = 0.5
 PACE_MAX = 2.0
 MAX_PAUSE_SECONDS = 3600.0  # a session left paused this long ends (reason "stopped")
 MAX_STEPS_RUN = 10_000  # guards against a script that loops forever without waiting
+#: A line said just before breathing starts (a pattern's few-word intro) is waited for at most this long, fixed
+#: plus per word: a voice that is slow to start under load must not hold back the first guided breath (goal: within
+#: 2 s of the hotkey); the first cue then cuts what is left of it, and the window has shown it already.
+LEAD_IN_WAIT = (0.5, 0.45)
 CONTROL_ANSWERS = frozenset({"pause", "resume", "repeat", "slower", "faster"})
 
 
@@ -400,13 +404,14 @@ class Session:
         self._last_variant[key] = text
         return " ".join(text.format_map(self._vars).split())
 
-    def _say_blocking(self, text: str) -> None:
-        """Says a line and waits for it; a pause or repeat cuts it, and it is said again afterwards."""
+    def _say_blocking(self, text: str, limit: float | None = None) -> None:
+        """Says a line and waits for it (at most `limit` seconds when given); a pause or repeat cuts it, and it is
+        said again afterwards."""
         while True:
             self._settle()
             self._last_line = text
             self._emit("say", text=text)
-            self._wait_utterance(self._speaker.say(text), text)
+            self._wait_utterance(self._speaker.say(text), text, limit)
             self._check()
             with self._lock:
                 interrupted = any(c[0] in ("repeat", "pause") for c in self._commands)
@@ -414,9 +419,9 @@ class Session:
                 self._anchor()
                 return
 
-    def _wait_utterance(self, utterance: Utterance, text: str) -> None:
-        # Generous bound so a stuck voice never hangs the session: about 2 words a second plus 10 s.
-        limit = 10.0 + len(text.split()) / 2.0
+    def _wait_utterance(self, utterance: Utterance, text: str, limit: float | None = None) -> None:
+        if limit is None:  # generous bound so a stuck voice never hangs the session: about 2 words a second + 10 s
+            limit = 10.0 + len(text.split()) / 2.0
         try:
             utterance.wait(limit)
         except Exception:
@@ -432,7 +437,19 @@ class Session:
 
     def _say_step(self, index: int, step: SayStep) -> None:
         self._anchor()
-        self._say_blocking(self._pick(index, step.text))
+        text = self._pick(index, step.text)
+        limit = None
+        if self._breathing_follows(index):
+            fixed, per_word = LEAD_IN_WAIT
+            limit = fixed + per_word * len(text.split())
+        self._say_blocking(text, limit)
+
+    def _breathing_follows(self, index: int) -> bool:
+        """The next step that applies is breathing (this line leads into it)."""
+        for step in self.exercise.steps[index + 1:]:
+            if self._applies(step):
+                return isinstance(step, BreatheStep)
+        return False
 
     # ------------------------------------------------------------------------------------ steps
 

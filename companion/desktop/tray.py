@@ -253,7 +253,7 @@ class Tray:
         threading.Thread(target=self._ensure_docked, name="tray-dock", daemon=True).start()
 
     def embedded(self) -> bool | None:
-        """Whether the tray host has taken the icon in (None: cannot tell with this backend)."""
+        """Whether the tray host has taken the icon in (None: cannot tell with this backend, or not right now)."""
         icon = self._icon
         status_icon = getattr(icon, "_status_icon", None)
         if status_icon is not None:  # gtk
@@ -263,7 +263,10 @@ class Tray:
             return None
         from Xlib import display as xdisplay
 
-        d = xdisplay.Display()
+        try:
+            d = xdisplay.Display()
+        except Exception:  # a busy X server can refuse a connection for a moment
+            return None
         try:
             tree = d.create_resource_object("window", window.id).query_tree()
             return bool(tree.parent != tree.root)
@@ -272,12 +275,21 @@ class Tray:
         finally:
             d.close()
 
-    def _ensure_docked(self, wait: float = 2.0, tries: int = 3) -> None:
-        """A busy tray host can miss the one dock request a backend sends; ask again until it is taken in."""
+    def _can_tell_embedded(self) -> bool:
+        icon = self._icon
+        return icon is not None and (getattr(icon, "_status_icon", None) is not None
+                                     or getattr(icon, "_window", None) is not None)
+
+    def _ensure_docked(self, wait: float = 2.0, tries: int = 6) -> None:
+        """A busy tray host can miss the one dock request a backend sends, and pystray never sends it again: ask
+        again until the icon is taken in. A moment when the X server cannot be asked is not an answer: keep
+        looking (waits grow 2, 3, 4.5 … s, about 40 s in all)."""
+        if not self._can_tell_embedded():
+            return
         for _ in range(tries):
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                if self._icon is None or self.embedded() is not False:
+                if self._icon is None or self.embedded():
                     return
                 time.sleep(0.1)
             icon = self._icon
@@ -286,6 +298,7 @@ class Tray:
             log.info("the tray host has not taken the icon in yet; asking again")
             icon.visible = False
             icon.visible = True
+            wait *= 1.5
         log.warning("the tray host did not take the icon in")
 
     def _run(self, setup: Callable[[Any], None]) -> None:

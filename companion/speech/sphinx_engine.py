@@ -28,6 +28,12 @@ LANGUAGE_MODELS: dict[str, tuple[str, ...]] = {
 DEFAULT_LM = "domain"
 #: For free text kept as said (a journal entry, `companion listen --mode dictation`): general language leads.
 DICTATION_LM = "general"
+#: A best reading that reads as fluent English counts as clearly heard whatever its path posterior: its mean
+#: log-probability per word under the bundled general English trigram model (natural log) is at least this.
+#: Misheard speech comes out as word salad far more often than as a fluent sentence; the path posterior shrinks
+#: with every word and with room noise, so long, clearly spoken crisis sentences fell below `clear_at` (spoken
+#: batch 4: 49 → 70 of 102 crisis readings get the full reply; no ordinary one; docs/benchmarks/listening.md).
+FLUENT_AT = -5.0
 
 
 class _GrammarSearch:
@@ -106,7 +112,9 @@ class SphinxRecognizer:
         self._utterance = bytearray()
         self.last_raw = ""
         self.last_confidence = 0.0
+        self.last_fluency = float("-inf")
         self.last_hypotheses: tuple[Hypothesis, ...] = ()
+        self._fluency = _Fluency() if mode == "open" else None
 
     def accept(self, pcm16: bytes) -> None:
         if not self._in_utt:
@@ -166,7 +174,9 @@ class SphinxRecognizer:
         if not best and readings:  # the leading search heard nothing, another did: its reading (first, "best") leads
             best = next(iter(readings))
         self.last_raw = best
-        self.last_confidence = confidence
+        self.last_fluency = self._fluency.per_word(best) if self._fluency is not None and best else float("-inf")
+        # the confidence is how clearly the best reading was heard, on the posterior's scale (see `clear_at`)
+        self.last_confidence = max(confidence, self.clear_at) if self.last_fluency >= FLUENT_AT else confidence
         lead = self._free[0]
         if phrase and phrase not in readings:
             distance = sound_distance(best, phrase, lead) if best else 1.0
@@ -181,6 +191,27 @@ class SphinxRecognizer:
                 decoder.end_utt()
             self._in_utt = False
         self._utterance = bytearray()
+
+
+class _Fluency:
+    """Scores a reading with the bundled general English trigram model (≈33 MB, loaded once): the mean natural
+    log-probability per word, sentence start and end included. A word the model does not know (the companion's own
+    additions such as "paracetamol"; the model answers 0 for them) counts as a rare word, `UNKNOWN`."""
+
+    UNKNOWN = -10.0
+
+    def __init__(self) -> None:
+        import math
+
+        from pocketsphinx import NGramModel, get_model_path
+
+        self._model = NGramModel(None, None, os.path.join(get_model_path("en-us"), "en-us.lm.bin"))
+        self._scale = math.log(1.0001)  # PocketSphinx's log base
+
+    def per_word(self, text: str) -> float:
+        words = ["<s>", *text.split(), "</s>"]
+        scores = [self._model.prob(words[max(0, i - 2):i + 1][::-1]) * self._scale for i in range(1, len(words))]
+        return sum(score if score < 0 else self.UNKNOWN for score in scores) / len(scores)
 
 
 def open_decoder(name: str) -> object:
