@@ -225,3 +225,36 @@ def test_a_voice_that_cannot_be_loaded_is_explained_in_red(tk_root: Any, config_
     _type(win.entries["voice.rate"], "fast")
     assert win.preview() is None and "Speed" in win.message.get()
     win.close()
+
+
+@pytest.mark.real
+@pytest.mark.timeout(60)
+def test_the_voice_field_offers_the_voices_to_choose_from_and_still_takes_a_typed_id(tk_root: Any,
+                                                                                  config_file: Path) -> None:
+    listed = threading.Event()
+
+    def slow_list() -> list[str]:  # listing starts the speech engine: the window must not wait for it
+        assert listed.wait(10)
+        return ["en_US-joe-medium", "gmw/en-us"]
+
+    win = SettingsWindow(tk_root, path=config_file, make_speaker=SpeakerMaker(), list_voices=slow_list)
+    tk_root.update()
+    field = win.entries["voice.name"]
+    assert win.top.winfo_exists() and not field.cget("values")
+    listed.set()
+    _pump_until(tk_root, lambda: bool(field.cget("values")))
+    assert list(field.cget("values")) == ["en_US-joe-medium", "gmw/en-us"]
+    _type(field, "gmw/en-gb-x-rp")  # not in the list: typed ids are kept as typed
+    assert win.values()["voice.name"] == "gmw/en-gb-x-rp"
+    win.close()
+
+
+@pytest.mark.real
+def test_the_voices_offered_are_english_with_natural_voices_first() -> None:
+    from companion.desktop.settings import english_voice_ids
+
+    ids = english_voice_ids()  # the real speech engine's list (espeak-ng here), and any Piper voice installed
+    assert any(i.endswith("en-us") for i in ids), ids
+    assert not [i for i in ids if "/" in i and "/en" not in i], ids  # English only
+    piper = [n for n, i in enumerate(ids) if "/" not in i]
+    assert piper == list(range(len(piper)))  # Piper voices (ids without a family) lead

@@ -206,6 +206,16 @@ def save_settings(values: dict[str, str | bool], path: Path | None = None) -> Sa
     return SaveResult(True, [], changed, config)
 
 
+def english_voice_ids() -> list[str]:
+    """The voices to offer: natural (Piper) voices first, then the system's English voices, by id."""
+    from companion.doctor import voice_list
+
+    found, _notes = voice_list()
+    english = [v for v in found if any(str(lang).lower().startswith("en") for lang in v["languages"])]
+    english.sort(key=lambda v: (v["engine"] != "piper", str(v["id"])))
+    return list(dict.fromkeys(str(v["id"]) for v in english))
+
+
 class SettingsWindow:
     """A Toplevel of the companion's Tk root. Build it on the Tk thread; `save()` is what the Save button does.
 
@@ -217,7 +227,8 @@ class SettingsWindow:
     def __init__(self, master: Any, *, path: Path | None = None,
                  on_saved: Callable[[Config], None] | None = None,
                  open_file: Callable[[Path], None] | None = None,
-                 make_speaker: Callable[..., Any] | None = None) -> None:
+                 make_speaker: Callable[..., Any] | None = None,
+                 list_voices: Callable[[], list[str]] | None = None) -> None:
         import tkinter as tk
         from tkinter import ttk
 
@@ -225,6 +236,8 @@ class SettingsWindow:
         self._on_saved = on_saved
         self._open_file = open_file
         self._make_speaker = make_speaker
+        self._list_voices = list_voices or english_voice_ids
+        self._voice_ids: queue.Queue[list[str]] = queue.Queue()
         self._preview_news: queue.Queue[tuple[int, str, str]] = queue.Queue()
         self._preview_lock = threading.Lock()
         self._preview_count = 0
@@ -299,11 +312,35 @@ class SettingsWindow:
         line = ttk.Frame(body)
         line.grid(row=row, column=1, sticky="we", pady=(6, 0))
         line.columnconfigure(0, weight=1)
-        entry = ttk.Entry(line, textvariable=var, width=32)
+        # a list to choose from (filled from a background thread: listing starts the speech engine), and still a
+        # field to type any voice id into
+        entry = ttk.Combobox(line, textvariable=var, width=32)
         entry.grid(row=0, column=0, sticky="we")
         self.preview_button = ttk.Button(line, text=word("preview"), command=self.preview)
         self.preview_button.grid(row=0, column=1, padx=(8, 0))
+        self.voices_thread = threading.Thread(target=self._voices_run, name="settings-voices", daemon=True)
+        self.voices_thread.start()
+        self.top.after(PREVIEW_POLL_MS, self._voices_poll)
         return entry
+
+    def _voices_run(self) -> None:
+        try:
+            ids = self._list_voices()
+        except Exception:  # no speech engine here: the field stays a field to type into
+            log.exception("listing the voices failed")
+            ids = []
+        self._voice_ids.put(ids)
+
+    def _voices_poll(self) -> None:
+        """On the Tk thread: offers the voices once they are listed."""
+        if not self.alive:
+            return
+        try:
+            ids = self._voice_ids.get_nowait()
+        except queue.Empty:
+            self.top.after(PREVIEW_POLL_MS, self._voices_poll)
+            return
+        self.entries["voice.name"].configure(values=ids)
 
     # ----- the voice preview: a speaker made and used on its own thread, news back through a queue
     def preview(self) -> threading.Thread | None:
