@@ -255,3 +255,11 @@ def test_a_fluent_reading_counts_as_clearly_heard_and_word_salad_does_not():
                   "hope off the i cut day"):
         assert fluency.per_word(salad) < FLUENT_AT, salad
     assert fluency.per_word("xyzzyq xyzzyq") < FLUENT_AT  # unknown to the model: rare, not certain
+
+
+def test_dictation_scores_fluency_with_its_own_general_model_the_same_way():
+    """Dictation reuses the general decoder's language model (no second 33 MB copy); a word the decoder added to
+    its dictionary ("paracetamol") must still count as a rare word there, not as an impossible one."""
+    sentence = "i took a whole packet of paracetamol an hour ago"
+    opened, dictating = SphinxRecognizer(mode="open"), SphinxRecognizer(mode="dictation")
+    assert dictating._fluency.per_word(sentence) == pytest.approx(opened._fluency.per_word(sentence))

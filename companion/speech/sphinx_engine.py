@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from companion.speech.grammar import Grammar, normalize, snap, to_fsg
 from companion.speech.recognizer import Hypothesis, RecognizerError
@@ -115,7 +116,10 @@ class SphinxRecognizer:
         self.last_confidence = 0.0
         self.last_fluency = float("-inf")
         self.last_hypotheses: tuple[Hypothesis, ...] = ()
-        self._fluency = _Fluency() if mode == "open" else None
+        self._fluency: _Fluency | None = None
+        if mode == "open":  # the general model's own LM when it is loaded anyway (dictation): no second copy
+            general = next((d for n, d in zip(LANGUAGE_MODELS[lm], self._free, strict=True) if n == "general"), None)
+            self._fluency = _Fluency(general.get_lm() if general is not None else None)
 
     def accept(self, pcm16: bytes) -> None:
         if not self._in_utt:
@@ -197,22 +201,26 @@ class SphinxRecognizer:
 class _Fluency:
     """Scores a reading with the bundled general English trigram model (≈33 MB, loaded once): the mean natural
     log-probability per word, sentence start and end included. A word the model does not know (the companion's own
-    additions such as "paracetamol"; the model answers 0 for them) counts as a rare word, `UNKNOWN`."""
+    additions such as "paracetamol") counts as a rare word, `UNKNOWN`. The model is the general decoder's own when
+    one is loaded (dictation), else read from the bundled file."""
 
     UNKNOWN = -10.0
 
-    def __init__(self) -> None:
+    def __init__(self, model: object | None = None) -> None:
         import math
 
         from pocketsphinx import NGramModel, get_model_path
 
-        self._model = NGramModel(None, None, os.path.join(get_model_path("en-us"), "en-us.lm.bin"))
+        self._model: Any = model if model is not None else NGramModel(
+            None, None, os.path.join(get_model_path("en-us"), "en-us.lm.bin"))
         self._scale = math.log(1.0001)  # PocketSphinx's log base
 
     def per_word(self, text: str) -> float:
         words = ["<s>", *text.split(), "</s>"]
         scores = [self._model.prob(words[max(0, i - 2):i + 1][::-1]) * self._scale for i in range(1, len(words))]
-        return sum(score if score < 0 else self.UNKNOWN for score in scores) / len(scores)
+        # unknown to the model: 0 from the model file; a word the decoder added to its dictionary scores far below
+        # anything the model holds
+        return sum(score if -50.0 < score < 0 else self.UNKNOWN for score in scores) / len(scores)
 
 
 def open_decoder(name: str) -> object:
