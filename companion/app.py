@@ -764,7 +764,7 @@ class Companion:
             self._feeling(said, result, source)
             return
         if said.topic and self.dialogue.topic_offers(said.topic) and not _NAMES_EXERCISE.search(said.key) \
-                and not _ASKED_OF_ME.search(said.key):
+                and not _ASKED_OF_ME.search(said.key) and said.news_turn is None:
             self._say_with_offer(self.dialogue.topic_reply(said.topic, said.who, said.sentiment),
                                  self.dialogue.topic_offers(said.topic))
             return
@@ -781,7 +781,7 @@ class Companion:
             self._expect = _Expectation("offer", offers=("reframe", "compassion"), pending=result.text.strip())
             return
         if intent in START_INTENTS and result.confidence >= 0.45 and not said.question \
-                and not self.dialogue.negated(said.key) and said.sentiment <= 0:  # good news gets no exercise offer
+                and not self.dialogue.negated(said.key) and said.sentiment <= 0 and said.news_turn is None:
             self._offer_for_statement(said, result)  # "everything feels far away": grounding offered, not started
             return
         if intent in CONTROL_INTENTS and result.confidence >= 0.9:  # nothing runs: nothing to stop or slow
@@ -970,6 +970,8 @@ class Companion:
     def _unplaced(self, said: Said, intent: str) -> str:
         """A message no request or feeling was read in: a topic, a question, or the fallback."""
         d = self.dialogue
+        if said.news_turn:  # "my dog died but my new job is going well": both answered, the later one last
+            return d.news_turn_reply(said)
         if said.mixed:
             return d.mixed_reply(said.key)
         if said.topic:
@@ -1007,6 +1009,9 @@ class Companion:
         ack, question, offers = self.replies.feeling_parts(result, avoid=self.dialogue.is_recent)
         if said.topic == "better" and self._last_exercise is not None:  # "that was a bit better": once more?
             self._say_with_offer(self.dialogue.topic_reply("better", None), (self._last_exercise[0],))
+            return
+        if said.news_turn:  # a loss told as background, or hard and good news: answered, nothing offered
+            self.say(self.dialogue.news_turn_reply(said))
             return
         if said.mixed:
             ack = self.dialogue.mixed_reply(said.key)

@@ -4,6 +4,7 @@ The Companion as the front ends drive it, with a fake voice and a real store, ro
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -111,3 +112,41 @@ def test_caring_for_someone_named_by_a_pronoun_is_the_caring_topic(app: Companio
 
 def test_tests_and_teachers_are_school(app: Companion) -> None:
     assert app.dialogue.read("another maths test tho. so done").topic == "school"
+
+
+# ---- two pieces of news in one message: a loss told as background, and hard news turned by a "but" ----
+@pytest.mark.parametrize("text", ["since my husband passed i took up swimming and honestly i love it",
+                                  "after losing my job i retrained as a gardener and it's been wonderful",
+                                  "ever since the breakup i've been painting and i'm so proud of it",
+                                  "after the divorce i started a choir and i love it"])
+def test_a_loss_told_as_background_lets_the_good_present_lead(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert "glad" in reply and "sorry" not in reply and "lovely" not in reply, reply
+    assert app.expecting_answer is False
+
+
+@pytest.mark.parametrize(("text", "sorry_for", "last"), [
+    ("my cat died on monday but my new flat is great", "cat", "flat"),
+    ("our nan passed away but my sister is doing really well at uni", "nan", "glad"),
+    ("i got the job but my dog died this morning", "dog", "dog"),
+    ("i lost my job but my daughter got into university", "job", "glad"),
+])
+def test_hard_and_good_news_are_both_answered_the_later_last(app: Companion, text: str, sorry_for: str,
+                                                             last: str) -> None:
+    reply = _said(app, text)
+    sentences = [x.lower() for x in re.split(r"(?<=[.!?])\s+", reply) if x]
+    assert any("sorry" in x and sorry_for in x for x in sentences), reply
+    assert any("glad" in x or "good news" in x for x in sentences), reply
+    assert last in sentences[-1], reply
+    assert not any("sorry" in x and ("glad" in x or "good news" in x) for x in sentences), reply
+    assert app.expecting_answer is False
+
+
+@pytest.mark.parametrize("text", ["after the funeral i just sat in the car and cried",
+                                  "my dog died and i love him so much", "since my wife died i can't face the choir",
+                                  "my dog died but i love him so much",
+                                  "after my mum died i felt so lonely"])
+def test_a_loss_with_nothing_good_now_stays_grief(app: Companion, text: str) -> None:
+    reply = _said(app, text).lower()
+    assert "sorry" in reply and "glad" not in reply, reply
+    assert app.dialogue.read(text).news_turn is None

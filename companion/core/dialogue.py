@@ -58,6 +58,17 @@ _EXERCISE_WORDS = re.compile(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|diary|m
                              r"5 4 3 2 1|4 7 8|thing|write|writing|pause|senses|therapy|therapist|professional|"
                              r"counsel\w*|help me|slow down|panic\w*|wind down|settle)\b")
 _GOOD_TOPICS = ("good_news", "achievement", "passed", "gratitude", "celebration", "new_baby", "good_day")
+# two pieces of news in one message: a loss or hard news told as the background of something good now
+_LOSS_TOPICS = ("grief", "pet_loss", "separation", "job_loss", "pregnancy_loss", "failed", "health", "family_illness")
+_TIME_LEAD = re.compile(r"^((and|so|well|but|honestly|actually) )?(ever since|since|after|following|when) ")
+_TURN_WORD = re.compile(r"\b(but|though|although|yet)\b")
+# the good clause still about the one lost or still hurting ("but i love him so much", "i miss her"): not good news
+_STILL_HURTS = re.compile(r"\b(miss|missing|love (him|her|them)|loved (him|her|them)|without (him|her|them)|"
+                          r"can not|could not|do not|did not|not (okay|ok|fine|good|great|well)|"
+                          r"still (sad|hurts|cry))\b")
+_NOT_NEWS = re.compile(r"\b(want|wanted|wish|hope|hoping|would like|trying to|try to|need to|if|maybe|should)\b")
+_GOOD_WHAT = re.compile(r"^(and |also |at least |luckily |thankfully )*(my|our|the) (?P<what>(new |first )?\w+)"
+                        r" (is|are|was|were|has been|have been|went|came|feels)\b")
 # words after "my friend" that go on with the sentence rather than name the friend ("my friend was there")
 _NOT_A_NAME = frozenset(re.findall(r"\w+", """
     is was are were has had have and but or so who that which said says told asked asks never always just really still
@@ -186,6 +197,7 @@ class Said:
     asks_about: str | None = None    # the exercise a question asks the point of ("does the 4 7 8 thing work?")
     save_request: bool = False       # "yes save that. write a first draft this week"
     sentiment: int = 0               # >0 good news, <0 hard news (±2 clearly so), 0 neither (dialogue.yaml `sentiment`)
+    news_turn: str | None = None     # two news: "after_loss", "hard_then_good", "good_then_hard" (`_news_turn`)
 
 
 class Dialogue:
@@ -251,7 +263,11 @@ class Dialogue:
         key = normalize(text)
         stripped = text.strip()
         question = "?" in stripped or bool(_QUESTION.search(key))
-        topic, who = self._topic(key)
+        turn = None if question else self._news_turn(key)
+        # "after the divorce i started a choir and i love it": the present leads, its topic and sentiment count;
+        # "my dog died but my new job is going well": the hard side's topic is kept for what follows
+        topic, who = self._topic(key if turn is None else turn[2] if turn[0] == "good_then_hard" else turn[1])
+        feeling_of = turn[1] if turn and turn[0] == "after_loss" else key
         lead = next((m for m in (p.match(key) for p in self._refusal_lead) if m), None)
         self._note_heard(key)
         step_kind, step = (None, "") if question else self.stated_step(stripped)
@@ -260,14 +276,17 @@ class Dialogue:
                                                        else None),  # "hmm": a filler the router drops
             refusal=any(p.match(key) for p in self._refusal),
             refusal_lead=lead is not None and bool(self._turned_down.search(key[lead.end():])), topic=topic, who=who,
-            mixed=self._mixed(key), self_judgement=any(p.search(key) for p in self._judgement),
+            mixed=bool(turn and turn[0] != "after_loss") or self._mixed(key),
+            self_judgement=any(p.search(key) for p in self._judgement),
             question=question, name=self._name_in(key, stripped),
             asks_name=any(p.search(key) for p in self._remember_name),
             asks_last_time=any(p.search(key) for p in self._last_time),
             no_words=bool(stripped) and not re.search(r"[^\W_]", _EMOTICON.sub("", stripped)),
             rating=_rating(key), plan=bool(_PLAN.search(key) or _MAYBE_DO.search(key)) and not question
             and not (topic and self.data["topics"][topic].get("not_a_plan")),
-            save_request=bool(_SAVE.search(key)), sentiment=self._note_news(topic, self.sentiment(key, stripped)),
+            save_request=bool(_SAVE.search(key)),
+            sentiment=self._note_news(topic, self.sentiment(feeling_of, stripped)),
+            news_turn=turn[0] if turn else None,
             step=step, step_kind=step_kind, asks_step=any(p.search(key) for p in self._remember_step),
             asks_about=self._asked_about(key) if question else None)
 
@@ -425,6 +444,84 @@ class Dialogue:
         if not entry.get("follow_up"):
             return None
         return self.pick(f"topics.{last[0]}.follow_up", entry["follow_up"], who=last[1] or "")
+
+    def _is_loss(self, clause: str) -> bool:
+        return any(self._topic_fits(t, clause) and any(p.search(clause) for p in self._topics[t])
+                   for t in _LOSS_TOPICS)
+
+    def _is_good(self, clause: str) -> bool:
+        """Good news said plainly: a good topic or good words, nothing hard beside them, not still about the loss."""
+        if _STILL_HURTS.search(clause) or _NOT_NEWS.search(clause) or self._sentiment["negative"].search(clause) \
+                or self._is_loss(clause):
+            return False
+        return self.sentiment(clause) > 0 or any(any(p.search(clause) for p in self._topics.get(t, []))
+                                                 for t in _GOOD_TOPICS)
+
+    def _news_turn(self, key: str) -> tuple[str, str, str] | None:
+        """Two pieces of news in one message, the good one not about the loss: ("after_loss", present, loss) for a
+        leading time clause of loss and a good present ("after the divorce i started a choir and i love it");
+        ("hard_then_good", hard, good) or ("good_then_hard", good, hard) for news turned by a "but"
+        ("my dog died last week but my new job is going really well"); None otherwise."""
+        if _MIXED.search(key) and not re.search(r"\bbut also\b", key):
+            return None  # "happy but scared": feelings about one thing, answered as a mix
+        lead = _TIME_LEAD.match(key)
+        if lead:
+            ends = [m.end() for t in _LOSS_TOPICS if self._topic_fits(t, key) for p in self._topics[t]
+                    for m in [p.search(key)] if m and m.start() <= lead.end() + 12]
+            if ends:
+                present = key[min(ends):].strip()
+                if len(present.split()) >= 3 and self._is_good(present):
+                    return "after_loss", present, key[:min(ends)].strip()
+            return None
+        turn = _TURN_WORD.search(key)
+        if not turn:
+            return None
+        first, second = key[:turn.start()].strip(), key[turn.end():].strip()
+        if len(first.split()) < 2 or len(second.split()) < 2:
+            return None
+        if self._is_loss(first) and self._is_good(second):
+            return "hard_then_good", first, second
+        if self._is_good(first) and self._is_loss(second):
+            return "good_then_hard", first, second
+        return None
+
+    def news_turn_reply(self, said: Said) -> str:
+        """Both pieces of news answered, the later one last: glad about the good, sorry about the hard, never the
+        other way round; after a loss told as background, the present leads and the loss is only touched on."""
+        turn = self._news_turn(said.key)
+        if turn is None:
+            return self.topic_reply(said.topic, said.who, said.sentiment) if said.topic else self.line("sentiment.good")
+        kind, a, b = turn
+        if kind == "after_loss":
+            good_topic, good_who = self._topic_of(a, _GOOD_TOPICS)
+            if good_topic and good_who:
+                return self.topic_reply(good_topic, good_who)
+            return self.line("news_turn.after_loss")
+        hard, good = (a, b) if kind == "hard_then_good" else (b, a)
+        loss_topic, loss_who = self._topic_of(hard, _LOSS_TOPICS)
+        who = loss_who if loss_topic in ("grief", "pet_loss") else "job" if loss_topic == "job_loss" and not loss_who \
+            else None
+        m = _GOOD_WHAT.match(good)
+        what = f"your {m.group('what')}" if m else None
+        if what is None:  # "i got the job": the thing a good topic names
+            good_topic, good_who = self._topic_of(good, _GOOD_TOPICS)
+            what = f"the {good_who}" if good_who and not good_who[0].isdigit() else None
+        glad = ("glad_what", {"what": what}) if what else ("glad", {})
+        sorry = ("sorry_who", {"who": who}) if who else ("sorry", {})
+        first, last = (sorry, glad) if kind == "hard_then_good" else (glad, sorry)
+        return f"{self.line(f'news_turn.first.{first[0]}', **first[1])} " \
+               f"{self.line(f'news_turn.last.{last[0]}', **last[1])}"
+
+    def _topic_of(self, clause: str, names: Sequence[str]) -> tuple[str | None, str | None]:
+        """The first of `names` (in topic order) the clause is about, with its person, without noting it as said."""
+        for name in self._topics:
+            if name not in names or not self._topic_fits(name, clause):
+                continue
+            for p in self._topics[name]:
+                m = p.search(clause)
+                if m:
+                    return name, m.groupdict().get("who")
+        return None, None
 
     def _mixed(self, key: str) -> bool:
         if _MIXED.search(key):
