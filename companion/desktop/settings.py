@@ -216,6 +216,15 @@ def english_voice_ids() -> list[str]:
     return list(dict.fromkeys(str(v["id"]) for v in english))
 
 
+def _list_voices_into(list_voices: Callable[[], list[str]], out: queue.Queue[list[str]]) -> None:
+    try:
+        ids = list_voices()
+    except Exception:  # no speech engine here: the field stays a field to type into
+        log.exception("listing the voices failed")
+        ids = []
+    out.put(ids)
+
+
 class SettingsWindow:
     """A Toplevel of the companion's Tk root. Build it on the Tk thread; `save()` is what the Save button does.
 
@@ -318,18 +327,12 @@ class SettingsWindow:
         entry.grid(row=0, column=0, sticky="we")
         self.preview_button = ttk.Button(line, text=word("preview"), command=self.preview)
         self.preview_button.grid(row=0, column=1, padx=(8, 0))
-        self.voices_thread = threading.Thread(target=self._voices_run, name="settings-voices", daemon=True)
+        # the thread holds the list and the queue only, never the window: Tk's variables must die on the Tk thread
+        self.voices_thread = threading.Thread(target=_list_voices_into, args=(self._list_voices, self._voice_ids),
+                                              name="settings-voices", daemon=True)
         self.voices_thread.start()
         self.top.after(PREVIEW_POLL_MS, self._voices_poll)
         return entry
-
-    def _voices_run(self) -> None:
-        try:
-            ids = self._list_voices()
-        except Exception:  # no speech engine here: the field stays a field to type into
-            log.exception("listing the voices failed")
-            ids = []
-        self._voice_ids.put(ids)
 
     def _voices_poll(self) -> None:
         """On the Tk thread: offers the voices once they are listed."""
