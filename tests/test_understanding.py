@@ -15,6 +15,7 @@ MEANINGS = {
     "stop": ("stop", 0.5, {}),
     "it often": ("unknown", 0.3, {}),
     "maybe stop": ("stop", 0.9, {}),
+    "pause": ("pause", 1.0, {}),
     "the weather in paris": ("unknown", 0.8, {}),
     "i feel lonely": ("feeling", 0.9, {"feeling": "lonely"}),
     "four seven eight breathing for ten minutes": ("breathe", 0.5, {"minutes": 10}),
@@ -80,3 +81,15 @@ def test_crisis_language_in_another_reading_is_asked_about_not_acted_on():
     readings = [Hypothesis("i feel lonely"), Hypothesis("i want to kill myself", "alternative", 3)]
     u = understand(readings, route)
     assert u.risk_heard and u.result.intent == "feeling" and u.result.intent != "crisis"
+
+
+def test_a_control_word_heard_clearly_is_not_turned_into_the_safety_question_by_one_alternative():
+    """Barge-in "pause" over our own voice: one n-best alternative with crisis words is noise there. The same
+    alternative behind a doubtful command, or behind a longer reading, is still asked about."""
+    crisis_alternative = Hypothesis("i want to kill myself", "alternative", 1)
+    clear = understand([Hypothesis("pause"), crisis_alternative], route)
+    assert clear.result.intent == "pause" and clear.decision == ACT and not clear.risk_heard
+    doubtful = understand([Hypothesis("stop"), crisis_alternative], route)  # router only half sure of "stop"
+    assert doubtful.risk_heard
+    longer = understand([Hypothesis("i feel lonely"), crisis_alternative], route)
+    assert longer.risk_heard

@@ -31,6 +31,10 @@ RISK_ALTERNATIVES = 1
 #: confirmed first ("Did you mean …?").
 CONFIRM_BELOW = 0.55
 RISKY: frozenset[str] = frozenset({"stop", "snooze"})
+#: A session's control words, heard as the best reading of one or two words with at least this router confidence,
+#: are acted on even when an n-best alternative holds crisis language (barge-in "stop" said over our own voice).
+CONTROLS: frozenset[str] = frozenset({"stop", "pause", "resume"})
+CONTROL_SURE = 0.9
 ACT, CONFIRM, REPEAT = "act", "confirm", "repeat"
 
 
@@ -89,6 +93,9 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
         if _support(result) - penalty > score:
             chosen, score = result, _support(result) - penalty
     chosen = _with_heard_slots(chosen, heard_as)
+    if risk and chosen is best and best.intent in CONTROLS and best.confidence >= CONTROL_SURE \
+            and len(best_text.split()) <= 2:
+        risk = False  # "stop" heard clearly over our own voice: crisis words in one alternative are noise there
     confidence = round(min(1.0, max(0.0, score)), 4)
     if chosen.intent == "unknown" or confidence < repeat_below:
         decision = REPEAT
