@@ -18,7 +18,7 @@ from companion.core.dialogue import Dialogue, Expectation, Said, clean_step, ste
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
 from companion.core.fuzzy import normalize
-from companion.core.intent import CONTROL_INTENTS, IntentResult, RouteContext
+from companion.core.intent import CONTROL_INTENTS, PATTERNS, IntentResult, RouteContext
 from companion.core.lines import Lines
 from companion.core.numbers import words_to_digits
 from companion.core.paths import user_exercises_dir
@@ -95,7 +95,6 @@ _DAY_SHORT = {"sat": "saturday", "sun": "sunday", "mon": "monday", "tue": "tuesd
 # breathing asked for to get to sleep ("i cannot sleep. short one"): 4-7-8, the pattern for winding down
 _FOR_SLEEP = re.compile(r"\b(can not|could not|cannot|can t|trouble|help me|to|get to|before) (get to )?sleep\b"
                         r"|\b(insomnia|for sleep|for bed|before bed|wind down for bed)\b")
-_BREATHING = frozenset({"box", "4-7-8", "coherent", "sigh"})
 _QUESTION_START = re.compile(r"^(what|how|why|does|do|is|are|would|could|will|can)\b")
 # a goodbye and nothing else: in a journal it closes the page without being kept as an entry
 _BARE_FAREWELLS = frozenset({"bye", "goodbye", "bye bye", "okay bye", "ok bye", "goodnight", "good night", "night",
@@ -481,8 +480,7 @@ class Companion:
             self._open_answer(session, result, said)
             return
         if getattr(getattr(session, "exercise", None), "id", "") == "journal" and _ENOUGH_WRITING.match(said.key):
-            self.stop("closed")  # "i'm done writing for today": the page closes, what was written is kept
-            self.say(self.dialogue.line("journal_done"))
+            self._close_journal()  # "i'm done writing for today": what was written is kept
             return
         if said.social == "farewell":  # "ok gotta run to class. later": the exercise ends, and goodbye
             self.stop("closed")
@@ -506,6 +504,11 @@ class Companion:
             return
         title = session.exercise.title if hasattr(session, "exercise") else "this exercise"
         self.say(self._pick("in_session", title=title))
+
+    def _close_journal(self) -> None:
+        """Writing said to be over: the page closes and the person hears that the entry is kept."""
+        self.stop("closed")
+        self.say(self.dialogue.line("journal_done"))
 
     def _moves_on(self, session: Session, said: Said, text: str) -> bool:
         """A grounding question answered with something else entirely: a life topic or a plan told in sentences
@@ -537,8 +540,7 @@ class Companion:
             self.say(self.dialogue.social_reply("farewell", said.key))
             return
         if exercise == "journal" and _ENOUGH_WRITING.match(said.key):  # "that's enough writing for now": not kept
-            self.stop("closed")
-            self.say(self.dialogue.line("journal_done"))
+            self._close_journal()
             return
         if exercise == "reframe" and said.step_kind == "firm":  # "gonna do 25 min of past papers": a plan, not a
             self.stop("closed")                                  # kinder sentence; the look at the thought ends
@@ -663,7 +665,7 @@ class Companion:
             return False         # "thanks": thanked back, and nothing starts
         tried = self.dialogue.tried_exercise(said.key)
         if tried and not said.question and tried not in expect.offers \
-                and not (tried == "breathe" and set(expect.offers) & _BREATHING):
+                and not (tried == "breathe" and set(expect.offers) & set(PATTERNS)):
             self._expect = None  # "ok fine, we can try the thought thing" after breathing was offered: that one
             return False
         choice = self.dialogue.offered_choice(said.key, expect.offers)
