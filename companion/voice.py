@@ -153,6 +153,9 @@ class VoiceLoop:
         if app.session_running:
             if self._answer_wanted.is_set() or app.state == "paused":
                 self._stop_barge_in()
+                # never listen over our own voice: "Paused. Say resume…" heard by a laptop's microphone was taken
+                # for the person's answer, and each reply to it heard again (a loop with no headset)
+                app.wait_quiet()
                 self._turn()  # no speech: the loop comes back here while the session still waits
                 return True
             self._start_barge_in()

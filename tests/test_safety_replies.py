@@ -140,3 +140,15 @@ def test_every_number_has_its_official_source_and_the_date_checked() -> None:
 ])
 def test_the_answer_to_are_you_safe_is_read_for_what_it_says(said: str, intent: str, kind: str, rest: str) -> None:
     assert safety.read_answer(said, intent) == (kind, rest)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_emergency_number_is_named_once_and_a_number_is_called_the_emergency_number(region: str) -> None:
+    """Unknown region: "call your local emergency number", never "…your local emergency number, the emergency
+    number"; a known one: "call 911, the emergency number"."""
+    for level in (safety.CRISIS, safety.CHECK):
+        text = safety.crisis_reply(region, level=level)
+        assert text.count("emergency number") == 1, text
+        assert EMERGENCY[region] in text
+    for kind in ("not_safe", "unclear", "stopped", "for_now"):
+        assert "emergency number, the emergency number" not in safety.safety_answer(kind, region)

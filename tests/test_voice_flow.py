@@ -155,6 +155,32 @@ def test_stop_heard_over_the_session_ends_it_as_stopped():
 
 
 @pytest.mark.timeout(30)
+def test_while_paused_the_microphone_opens_only_once_our_own_line_is_spoken():
+    """A laptop without a headset hears the companion: listening over "Paused. Say resume…" took that line for
+    the person's answer, and every reply to it again (the flaky barge-in test in CI)."""
+    clock = RealClock()
+    app = Companion(config=replace(Config(), region="US"), store=Store.memory(),
+                    speaker=FakeSpeaker(clock, seconds_per_word=0.05), clock=clock)
+    speaking_when_heard: list[bool] = []
+    texts = ["box breathing for one minute", "stop"]
+
+    def ear(mode: str) -> Heard:
+        if app.state == "paused":
+            speaking_when_heard.append(app.speaker.speaking)
+        return heard(texts.pop(0) if texts else "")
+
+    loop = VoiceLoop(app, hear=ear, barge_in=lambda on_word: FakeBargeIn(on_word, "pause", after=0.05))
+    try:
+        loop.run()
+        assert app.wait_session(10)
+        assert app.last_result is not None and app.last_result.reason == "stopped"
+        assert speaking_when_heard == [False]  # the one listen while paused began after the line had ended
+        assert [t.intent for t in loop.turns][-2:] == ["pause", "stop"]
+    finally:
+        app.close()
+
+
+@pytest.mark.timeout(30)
 def test_without_a_microphone_it_says_so_once_and_reads_typed_answers():
     lines = iter(["i feel anxious", "no"])
 

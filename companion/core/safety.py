@@ -462,8 +462,10 @@ def crisis_line(region: str) -> CrisisLine:
 
 def _fill(template: str, region: str) -> str:
     line = crisis_line(region)
-    text = template.format(line=line.note, emergency=line.emergency, abuse=line.abuse, child=line.child,
-                           poison=line.poison)
+    # "call 911, the emergency number"; but "call your local emergency number", never "…, the emergency number"
+    named = f"{line.emergency}, the emergency number" if any(c.isdigit() for c in line.emergency) else line.emergency
+    text = template.format(line=line.note, emergency=line.emergency, emergency_named=named, abuse=line.abuse,
+                           child=line.child, poison=line.poison)
     return " ".join(text.split())
 
 
