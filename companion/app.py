@@ -28,8 +28,10 @@ from companion.core.router import Router, get_router
 from companion.core.safety import (
     CHECK,
     CRISIS,
+    DANGER,
     SELF,
     crisis_reply,
+    danger_goes_on,
     read_answer,
     region_from_locale,
     reply_asks,
@@ -105,6 +107,9 @@ TOGGLE_DEBOUNCE_S = 0.6  # the hotkey pressed in a burst counts once
 # method, danger, medical, someone else) and whatever names a plan, means, time, goodbye, act or danger
 # (safety/quiet.yaml) still answer, and the reply says the person had said they were safe.
 CHECK_QUIET_S = 30 * 60
+# After the danger reply, this long (seconds) a short "he's back", "she found me" is read as that danger going on
+# (safety/danger.yaml `goes_on`) and answered with the danger reply again.
+DANGER_FOLLOW_S = 30 * 60
 
 
 _Expectation = Expectation  # the name the listening and safety branches use
@@ -141,6 +146,7 @@ class Companion:
         self._session_done.set()
         self._last_result: SessionResult | None = None
         self._check_quiet_until = float("-inf")  # see CHECK_QUIET_S
+        self._danger_until = float("-inf")  # see DANGER_FOLLOW_S
         self._expect: _Expectation | None = None
         self._last_exercise: tuple[str, int] | None = None  # the exercise that ended last, and the turn it did
         self._greeted_turn: int | None = None  # the turn the conversation's opening line was said at (once a run)
@@ -397,10 +403,10 @@ class Companion:
         self.dialogue.turn += 1
         self.dialogue.previous_text, self.dialogue.current_text = self.dialogue.current_text, text
 
-        if result.intent == "crisis":
+        if result.intent == "crisis" or self._danger_goes_on(text):
             self._keep_open_answer(session, text)
             self.dialogue.read(text)  # its topic is still noted: a question about it may follow the guard's reply
-            self._on_crisis(text, source)
+            self._on_crisis(text, source, goes_on=result.intent != "crisis")
         elif self._expect is not None and self._expect.kind in ("confirm", "repeat") \
                 and self._answer_expectation(result, source):
             pass
@@ -442,8 +448,19 @@ class Companion:
         self.bus.emit(Event("crisis", self.clock.now(),
                             data={"region": self.region, "level": CRISIS, "kind": SELF, "answer": answer}))
 
-    def _on_crisis(self, text: str, source: str) -> None:
-        """Stops everything and answers with the crisis line for the region, before anything else."""
+    def _danger_goes_on(self, text: str) -> bool:
+        """Soon after the danger reply, the danger said to be back or still there ("he's back")."""
+        if self.clock.now() >= self._danger_until:
+            return False
+        try:
+            return danger_goes_on(text)
+        except Exception:
+            log.exception("could not read a message after the danger reply")
+            return False
+
+    def _on_crisis(self, text: str, source: str, *, goes_on: bool = False) -> None:
+        """Stops everything and answers with the crisis line for the region, before anything else. `goes_on`:
+        nothing in the text alone, but it tells that the danger just answered is back (the danger reply again)."""
         with self._lock:
             self._expect = None
             self._stop_session("crisis")
@@ -458,7 +475,9 @@ class Companion:
             found = safety_check(text, quiet=earlier_safe)
         except Exception:  # the router already failed closed on this text: give the full reply
             found = None
-        level, kind = (found.level, found.kind) if found is not None else (CRISIS, SELF)
+        level, kind = (found.level, found.kind) if found is not None else (CRISIS, DANGER if goes_on else SELF)
+        if kind == DANGER:
+            self._danger_until = self.clock.now() + DANGER_FOLLOW_S
         self._check_quiet_until = float("-inf")  # said again: the next gentle check may be asked again
         reply = crisis_reply(self.region, level, kind, earlier_safe=earlier_safe and found is not None)
         self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": level, "kind": kind}))

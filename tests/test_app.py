@@ -380,7 +380,8 @@ def test_a_harsh_thought_is_offered_a_look_not_started(app: Companion) -> None:
     assert [s.exercise_id for s in app.store.sessions()] == ["reframe"]
 
 
-@pytest.mark.parametrize("answer", ["i'm not going to do anything right now, i just needed to say it", "no"])
+@pytest.mark.parametrize("answer", ["i'm not going to do anything right now, i just needed to say it", "no",
+                                    "yeah. tonight probably", "maybe tomorrow"])
 def test_still_at_risk_after_are_you_safe_keeps_the_crisis_moment(app: Companion, events: Recorder,
                                                                    answer: str) -> None:
     """"No" or "I'm not going to do anything right now" to "Are you safe right now?" is no all-clear: it is kept as
@@ -393,6 +394,24 @@ def test_still_at_risk_after_are_you_safe_keeps_the_crisis_moment(app: Companion
     assert any("988" in line or "911" in line for line in app.speaker.lines[said:])
     app.handle_text("i want to end it all")
     assert app.speaker.lines[-1].endswith("Are you safe right now?")  # no quiet window opened
+
+
+def test_danger_said_to_be_back_soon_after_the_danger_reply_gets_that_reply_again(app: Companion, clock: FakeClock,
+                                                                                  events: Recorder) -> None:
+    """"yeah he's back. he's in the kitchen now" (an outside writer's round 15) reads as nothing alone; soon after
+    the danger reply it is that danger going on. Long after, or with no danger reply before, it is ordinary."""
+    assert app.handle_text("he's back, he's in the kitchen now").intent != "crisis"
+    assert not events.kinds("crisis")
+    app.handle_text("my partner hit me again and said he'll be back to finish it")
+    assert "If you are in danger now, call 911." in app.speaker.lines[-1]
+    app.handle_text("ok")
+    said = len(app.speaker.lines)
+    app.handle_text("yeah hes back. hes in the kitchen now")
+    assert [e.data["kind"] for e in events.kinds("crisis")] == ["danger", "danger"]
+    assert app.speaker.lines[said:] and app.speaker.lines[-1].startswith("I'm glad you told me. If you are in danger")
+    clock.advance(31 * 60)
+    assert app.handle_text("she found me").intent != "crisis"
+    assert len(events.kinds("crisis")) == 2
 
 
 def test_an_all_clear_after_are_you_safe_is_no_crisis_moment(app: Companion, events: Recorder) -> None:

@@ -509,8 +509,9 @@ def safety_answer(kind: str, region: str) -> str:
     return _fill(template, region)
 
 
-# the order answers.yaml is read in: "not going to do anything right now" is safe for now, not a denial
-_ANSWER_ORDER = ("for_now", "denied", "safe", "stopped")
+# the order answers.yaml is read in: "yeah. tonight probably" names a time, not safety; "not going to do anything
+# right now" is safe for now, not a denial
+_ANSWER_ORDER = ("not_safe", "for_now", "denied", "safe", "stopped")
 
 
 @functools.cache
@@ -538,6 +539,18 @@ def read_answer(text: str, intent: str) -> tuple[str, str]:
     if intent == "no":
         return "not_safe", ""
     return "unclear", ""
+
+
+@functools.cache
+def _goes_on() -> tuple[re.Pattern[str], ...]:
+    return _compile(_yaml("danger.yaml").get("goes_on"), _yaml("words.yaml").get("words") or {}, "danger.yaml")
+
+
+def danger_goes_on(text: str) -> bool:
+    """Said soon after the danger reply: the person telling that the danger is back or still there ("yeah he's
+    back. he's in the kitchen now", danger.yaml `goes_on`), which alone would read as nothing."""
+    said = normalize(text)
+    return any(rx.search(said) for rx in _goes_on())
 
 
 def region_from_locale() -> str:
