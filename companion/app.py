@@ -30,6 +30,7 @@ from companion.core.safety import (
     CRISIS,
     DANGER,
     SELF,
+    check_patterns,
     crisis_reply,
     danger_goes_on,
     read_answer,
@@ -78,6 +79,37 @@ _ASKED_OF_ME = re.compile(r"\b(help me|can we|could we|can you|could you|let us|
                           r"show me|take me)\b")
 BARE_NO = frozenset({"no", "nope", "no thanks", "no thank you", "not really"})
 # writing said to be over ("that's enough writing for now", "i'm done writing"): the journal closes, the entry kept
+# "done" said just after an exercise ended (not "i am done" with anything more: the guard reads those)
+_DONE = re.compile(r"^(okay |ok |right |alright |so |yes )*(all )?(done|finished|did it|i did it|that is it|"
+                   r"i am done|all done|done now|finished now|over)$")
+# check-ins paused in a person's words ("could you stop the morning reminders for a few days?", "would you mind not
+# sending me the evening check-in tonight"); how long is read by _pause_for
+_PAUSE_CHECKINS = re.compile(
+    r"\b(stop|pause|mute|skip|hold off( on)?|turn off|switch off|silence|cancel|no more|not (send|sending)|"
+    r"do not (send|ask)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
+    r"(reminders?|check ?ins?|notifications?|nudges?|prompts?|pop ?ups?)\b")
+_DAYS = {"a": 1, "one": 1, "a couple of": 2, "a couple": 2, "couple of": 2, "two": 2, "a few": 3, "few": 3,
+         "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "several": 4}
+
+
+def _pause_for(key: str) -> int | None:
+    """How long a pause of check-ins asked in words lasts, in minutes; None = until tomorrow."""
+    m = re.search(r"\b(for |the next )?(?P<n>\d+|a couple of|a couple|couple of|a few|few|several|a|one|two|three|"
+                  r"four|five|six|seven) (?P<unit>days?|weeks?|hours?)\b", key)
+    if m:
+        n = int(m.group("n")) if m.group("n").isdigit() else _DAYS[m.group("n")]
+        unit = m.group("unit")
+        return n * (60 if unit.startswith("hour") else 7 * 1440 if unit.startswith("week") else 1440)
+    if re.search(r"\b(this|the) week\b", key):
+        return 7 * 1440
+    return None
+
+
+# a worry said in so many words ("im kind of nervous tho, what if i run out of things to say"): never good news going on
+_OWN_WORRY = re.compile(r"\bi am (\w+ ){0,2}(nervous|worried|scared|anxious|stressed|terrified|dreading|panicking|"
+                        r"freaking out|not sure)\b|\bwhat if\b")
+_BARE_NUMBER = re.compile(r"^(a |like |about |maybe |probably |prob |around |say )?(?P<n>10|[0-9]|zero|one|two|three|"
+                          r"four|five|six|seven|eight|nine|ten)( i guess| i think| maybe| probably| today)?$")
 _ENOUGH_WRITING = re.compile(r"^(okay |ok |right |alright |so |yes )*(i think )?(that is|that will do|that is all|i am|"
                              r"i have|that is about) (enough|done|finished|it|all)( writing| with (the |my )?(journal|"
                              r"diary|writing))?( for (now|today|tonight))?( thanks| thank you)?$"
@@ -147,6 +179,10 @@ class Companion:
         self._last_result: SessionResult | None = None
         self._check_quiet_until = float("-inf")  # see CHECK_QUIET_S
         self._danger_until = float("-inf")  # see DANGER_FOLLOW_S
+        # after any answer to "are you safe?" ("not tonight", "no"): the learned gentle check is not asked again
+        # for CHECK_QUIET_S (patterns, plans, means and danger still answer), without "you said you were safe"
+        self._asked_quiet_until = float("-inf")
+        self._crisis_at = float("-inf")  # the last crisis reply or gentle check: a goodbye soon after keeps the line
         self._expect: _Expectation | None = None
         self._last_exercise: tuple[str, int] | None = None  # the exercise that ended last, and the turn it did
         self._greeted_turn: int | None = None  # the turn the conversation's opening line was said at (once a run)
@@ -337,9 +373,9 @@ class Companion:
         elif self._expect is not None:
             expecting = self._expect.expecting()
         context = RouteContext(expecting=expecting, in_session=session is not None)
-        learned = self.clock.now() >= self._check_quiet_until
+        learned = self.clock.now() >= max(self._check_quiet_until, self._asked_quiet_until)
         if learned and awaiting is None and self._expect is not None and self._expect.kind == "safety" \
-                and read_answer(text, "")[0] in ("denied", "safe", "stopped"):
+                and read_answer(text, "")[0] != "unclear":
             # "No, nothing like that, I only mean…" answers the question just asked: the learned reading's gentle
             # check would only ask it again, so it reads as inside the quiet window (patterns, plans, means,
             # goodbyes and danger still answer)
@@ -388,6 +424,7 @@ class Companion:
             self.store.add_crisis_event(self.region, source, heard if keep else None)
         except Exception:
             log.exception("could not record a crisis event")
+        self._crisis_at = self.clock.now()
         self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": CHECK}))
         self.say(self.lines.pick("misheard_risk") + " " + crisis_reply(self.region, CHECK))
         self._expect = _Expectation("safety")
@@ -403,6 +440,8 @@ class Companion:
         self.dialogue.turn += 1
         self.dialogue.previous_text, self.dialogue.current_text = self.dialogue.current_text, text
 
+        if result.intent == "crisis" and self._answers_safety_question(text):
+            result = IntentResult(text, "unknown", 0.0, {})  # read as the answer; what follows it is read again
         if result.intent == "crisis" or self._danger_goes_on(text):
             self._keep_open_answer(session, text)
             self.dialogue.read(text)  # its topic is still noted: a question about it may follow the guard's reply
@@ -448,6 +487,17 @@ class Companion:
         self.bus.emit(Event("crisis", self.clock.now(),
                             data={"region": self.region, "level": CRISIS, "kind": SELF, "answer": answer}))
 
+    def _answers_safety_question(self, text: str) -> bool:
+        """"I haven't taken anything. I'm not going to do anything tonight." answers "are you safe?": no listed
+        phrase, only the learned reading (or "tonight") worried the guard, so it is read as the answer (which
+        keeps the numbers in view) and not met with the same question again."""
+        if self._expect is None or self._expect.kind != "safety" or read_answer(text, "")[0] == "unclear":
+            return False
+        try:
+            return check_patterns(text) is None
+        except Exception:
+            return False
+
     def _danger_goes_on(self, text: str) -> bool:
         """Soon after the danger reply, the danger said to be back or still there ("he's back")."""
         if self.clock.now() >= self._danger_until:
@@ -471,15 +521,18 @@ class Companion:
         except Exception:
             log.exception("could not record a crisis event")
         earlier_safe = self.clock.now() < self._check_quiet_until
+        quiet = earlier_safe or self.clock.now() < self._asked_quiet_until
         try:
-            found = safety_check(text, quiet=earlier_safe)
+            found = safety_check(text, quiet=quiet)
         except Exception:  # the router already failed closed on this text: give the full reply
             found = None
         level, kind = (found.level, found.kind) if found is not None else (CRISIS, DANGER if goes_on else SELF)
         if kind == DANGER:
             self._danger_until = self.clock.now() + DANGER_FOLLOW_S
         self._check_quiet_until = float("-inf")  # said again: the next gentle check may be asked again
+        self._asked_quiet_until = float("-inf")
         reply = crisis_reply(self.region, level, kind, earlier_safe=earlier_safe and found is not None)
+        self._crisis_at = self.clock.now()
         self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": level, "kind": kind}))
         self.say(reply)
         if reply_asks(level, kind):
@@ -503,7 +556,7 @@ class Companion:
             return
         if said.social == "farewell":  # "ok gotta run to class. later": the exercise ends, and goodbye
             self.stop("closed")
-            self.say(self.dialogue.social_reply("farewell", said.key))
+            self.say(self._farewell(said.key))
             return
         if intent in CONTROL_INTENTS:
             if intent == "stop":
@@ -523,6 +576,16 @@ class Companion:
             return
         title = session.exercise.title if hasattr(session, "exercise") else "this exercise"
         self.say(self._pick("in_session", title=title))
+
+    def _farewell(self, key: str, kind: str = "farewell") -> str:
+        """The goodbye; within CHECK_QUIET_S of a crisis reply it also leaves the line and the emergency number
+        with the person ("goodbye then" after "i want to die" is not just "bye for now")."""
+        if kind == "farewell" and re.search(r"(\bgood ?night|\bnight|\bsleep|\bbed)\b", key):
+            kind = "farewell_night"
+        line = self.dialogue.social_reply(kind, key)
+        if self.clock.now() - self._crisis_at < CHECK_QUIET_S:
+            line = f"{line} {safety_answer('parting', self.region)}"
+        return line
 
     def _close_journal(self) -> None:
         """Writing said to be over: the page closes and the person hears that the entry is kept."""
@@ -556,7 +619,7 @@ class Companion:
             if said.key not in _BARE_FAREWELLS:  # "i miss him. goodnight": a journal entry is kept first
                 self._keep_open_answer(session, result.text)
             self.stop("closed")
-            self.say(self.dialogue.social_reply("farewell", said.key))
+            self.say(self._farewell(said.key))
             return
         if exercise == "journal" and _ENOUGH_WRITING.match(said.key):  # "that's enough writing for now": not kept
             self._close_journal()
@@ -603,6 +666,17 @@ class Companion:
             else:
                 return False  # something else entirely: handle it as it is
             return True
+        if expect.kind == "rating":  # "4" on its own, asked back as a rating: kept after a yes
+            self._expect = None
+            if intent == "yes":
+                self._record_feeling(IntentResult(result.text, "feeling", 1.0, {}), source=source,
+                                     intensity=int(expect.pending))
+                self.say(self.dialogue.line("bare_rating.kept", n=expect.pending))
+            elif intent == "no":
+                self.say(self.dialogue.line("bare_rating.not_kept"))
+            else:
+                return False
+            return True
         if expect.kind == "offer":
             return self._answer_offer(expect, result)
         if expect.kind in ("save_step", "keep_step"):
@@ -621,6 +695,8 @@ class Companion:
             answer, rest = read_answer(result.text, intent)
             if answer in ("safe", "denied"):
                 self._check_quiet_until = self.clock.now() + CHECK_QUIET_S
+            if answer != "unclear":
+                self._asked_quiet_until = self.clock.now() + CHECK_QUIET_S
             kind = "safe_brief" if answer == "safe" and rest else answer
             if answer == "denied" and re.search(r"\b(sorry|apologi[sz]e)", result.text.lower()):
                 kind = "denied_sorry"  # "i'm sorry to have alarmed you": no apology is owed
@@ -677,11 +753,12 @@ class Companion:
     def _answer_offer(self, expect: _Expectation, result: IntentResult) -> bool:
         """Yes, no, or a choice among what was offered ("small step please", "the first one")."""
         said = self.dialogue.read(result.text)
-        thanks = said.social == "thanks" and len(said.key.split()) <= 4 \
+        thanks = said.social == "thanks" and len(said.key.split()) <= 6 \
             and not self.dialogue.offered_choice(said.key, expect.offers)
-        if (said.step_kind in ("firm", "tentative") or thanks) and result.intent != "yes":
+        if (said.step_kind in ("firm", "tentative") or thanks or _PAUSE_CHECKINS.search(said.key)) \
+                and result.intent != "yes":
             self._expect = None  # "ok i'll text her tomorrow": a step of their own, kept rather than any offer;
-            return False         # "thanks": thanked back, and nothing starts
+            return False         # "thanks": thanked back, and nothing starts; "no check-in tonight": paused
         tried = self.dialogue.tried_exercise(said.key)
         if tried and not said.question and tried not in expect.offers \
                 and not (tried == "breathe" and set(expect.offers) & set(PATTERNS)):
@@ -740,7 +817,7 @@ class Companion:
                 and not re.search(r"\b(maybe|perhaps|not sure)\b", said.key):
             self._keep_step(expect.pending)
             if said.social == "farewell":  # "yeah. ok need to get back to it. bye": the goodbye answered too
-                self.say(self.dialogue.social_reply("farewell", said.key))
+                self.say(self._farewell(said.key))
             return True
         if result.intent == "no" or said.refusal or said.refusal_lead or said.key in ("maybe", "perhaps"):
             self.say(self.dialogue.line("plan.not_saved"))
@@ -761,11 +838,26 @@ class Companion:
         their topic, requests (only real ones start an exercise) and, last, a gentle fallback."""
         said = self.dialogue.read(result.text)
         intent = result.intent
+        lead, rest = self._after_social_lead(result.text)
+        if rest:  # "Good evening. I dropped the children back…": a short hello, then what they came to say
+            self.say(self.dialogue.line("lead_ack.thanks") if lead == "thanks" else f"{lead.capitalize()}.")
+            self._converse(self._route(rest), source)
+            return
         if self._converse_first(said, result) or self._social(said, result):
             return
         if intent == "snooze" and result.confidence >= 0.9:
             self.snooze_checkins(result.slots.get("minutes", 30))
             return
+        if _PAUSE_CHECKINS.search(said.key):  # "could you stop the morning reminders for a few days?"
+            self.snooze_checkins(result.slots.get("minutes") or _pause_for(said.key))
+            return
+        bare = _BARE_NUMBER.match(said.key)
+        if bare and said.rating is None:  # "4", with nothing asked: a rating, probably; asked back, kept after a yes
+            n = intensity_in(bare.group("n"))
+            if n is not None:
+                self._expect = _Expectation("rating", pending=str(n))
+                self.say(self.dialogue.line("bare_rating.ask", n=n))
+                return
         tried = self.dialogue.tried_exercise(said.key) if not said.question else None
         if tried and not self.dialogue.negated(said.key):  # "ok fine we can try the thought thing": started
             if tried == "breathe":
@@ -819,6 +911,21 @@ class Companion:
             return
         self.say(self._unplaced(said, intent))
 
+    def _after_social_lead(self, text: str) -> tuple[str, str]:
+        """("thanks" or the hello said, what follows) when a first sentence is only a thank-you or a "good evening"
+        and what follows says something of its own (five words or more, not a goodbye); ("", "") otherwise."""
+        parts = [p for p in re.split(r"(?<=[.!?;])\s+", text.strip()) if p.strip()]
+        lead = self.dialogue.social_of(parts[0]) if len(parts) >= 2 else None
+        hello = re.match(r"(?:hello |hi |hey )?(good (morning|afternoon|evening|day))\b", normalize(parts[0]))
+        if lead == "greeting" and hello:
+            lead = hello.group(1)  # said back ("Good evening."); a plain "hey." leads into the rest as before
+        elif lead != "thanks":
+            return "", ""
+        rest = " ".join(parts[1:])
+        if len(normalize(rest).split()) < 5 or self.dialogue.social_of(rest) in ("farewell", "farewell_night"):
+            return "", ""
+        return lead, rest
+
     def _converse_first(self, said: Said, result: IntentResult) -> bool:
         """What is answered before any intent: "no", "again", the person's name, "last time", a step done, a
         plan to keep."""
@@ -828,7 +935,8 @@ class Companion:
             self.say(d.line("refusal.replies"))
         elif said.name:
             self.say(d.remember_name(said.name, said.key))
-        elif result.intent == "repeat" and (len(said.key.split()) <= 5 or "again" in said.key.split()) \
+        elif result.intent == "repeat" and (len(said.key.split()) <= 5
+                                             or ("again" in said.key.split() and result.confidence >= 0.5)) \
                 and _ASKS_AGAIN.search(said.key):
             self._again(said)
         elif said.asks_name:
@@ -838,6 +946,9 @@ class Companion:
         elif _ENOUGH_WRITING.match(said.key) and self._last_exercise is not None \
                 and self._last_exercise[0] == "journal" and d.turn - self._last_exercise[1] <= 3:
             self.say(d.line("journal_done"))  # the page already closed: the entry is kept, nothing more written
+        elif _DONE.match(said.key) and self._last_exercise is not None and d.turn - self._last_exercise[1] <= 3:
+            self._expect = None
+            self.say(d.line("exercise_done"))  # "done", after the breathing ended: noticed, one light question
         elif said.asks_step:
             self.say(d.step_recall())
         elif said.asks_last_time:
@@ -847,6 +958,8 @@ class Companion:
             self.say(" ".join(filter(None, (d.line("step_done", step=step.step), d.step_news(said.key)))))
         elif said.save_request:
             self._keep_step(step_text(said.key, d.previous_text or said.key))
+        elif (said.step_kind is not None or said.plan) and self._asked_in_own_sentence(result.intent):
+            return False  # "perhaps the journaling. i could write down what the kids said": the journal, not a step
         elif said.step_kind == "firm" and said.social == "farewell":  # "ok ill text her. bye": kept, and goodbye
             self._keep_step(said.step, line=None)
             self.say(f"{d.line('plan.kept_bye', step=clean_step(said.step))} {d.social_reply('farewell', said.key)}")
@@ -922,8 +1035,6 @@ class Companion:
         if kind == "is_normal" and said.question and self.dialogue.help_kind(said.key):
             self.say(f"{self.dialogue.social_reply(kind)} {self.dialogue.connect_help(said.key)}")
             return True
-        if kind == "farewell" and re.search(r"(\bgood ?night|\bnight|\bsleep|\bbed)\b", said.key):
-            kind = "farewell_night"
         if kind == "greeting" and self._greeted_turn is not None and self.dialogue.turn == self._greeted_turn + 1:
             kind = "greeting_answer"  # "hello" said back to the companion's own greeting: no second hello
             step = self._followup_step()
@@ -932,7 +1043,8 @@ class Companion:
                                             step=step))
                 return True
         self._expect = None
-        self.say(self.dialogue.social_reply(kind, said.key))
+        farewell = kind.startswith("farewell")
+        self.say(self._farewell(said.key, kind) if farewell else self.dialogue.social_reply(kind, said.key))
         return True
 
     def _offer_instead(self, result: IntentResult) -> bool:
@@ -1051,7 +1163,7 @@ class Companion:
         d = self.dialogue
         hard = feeling in d.data["negative_moods"]
         return hard and said.topic is None and said.rating is None and said.sentiment > -2 \
-            and not said.self_judgement and d.recent_polarity() > 0
+            and not said.self_judgement and d.recent_polarity() > 0 and not _OWN_WORRY.search(said.key)
 
     def _record_feeling(self, result: IntentResult, *, source: str, intensity: int | None = None) -> int | None:
         keep = self.config.privacy.keep_transcripts
@@ -1186,6 +1298,12 @@ class Companion:
             self.say(self.checkin_lines.pick("snoozed.resumed"))
         elif minutes is None:
             self.say(self.checkin_lines.pick("snoozed.tomorrow"))
+        elif minutes >= 1440 and minutes % 1440 == 0:
+            days = minutes // 1440
+            self.say(self.checkin_lines.pick("snoozed.days", days=days, s="" if days == 1 else "s"))
+        elif minutes >= 60 and minutes % 60 == 0:
+            hours = minutes // 60
+            self.say(self.checkin_lines.pick("snoozed.hours", hours=hours, s="" if hours == 1 else "s"))
         else:
             self.say(self.checkin_lines.pick("snoozed.minutes", minutes=minutes))
 

@@ -419,3 +419,55 @@ def test_an_all_clear_after_are_you_safe_is_no_crisis_moment(app: Companion, eve
     before = len(events.kinds("crisis"))
     app.handle_text("yes i'm safe, my sister is here with me")
     assert len(events.kinds("crisis")) == before and len(app.store.crisis_events()) == 1
+
+
+# ---- conversation batch 7 and safety round 15 (outside writers'): what the companion now does ----------------------
+def test_an_answer_to_are_you_safe_is_read_as_the_answer_and_the_gentle_check_is_not_asked_again(
+        app: Companion, events: Recorder) -> None:
+    """"I haven't taken anything. I'm not going to do anything tonight. I just think about it." answers the question
+    (safe for now: the numbers stay in view); the sad sentences after it are not met with the same question."""
+    app.handle_text("some nights i think they'd all be better off without me, i keep counting my sleeping pills")
+    assert app.speaker.lines[-1].endswith("Are you safe right now?")
+    said = len(app.speaker.lines)
+    app.handle_text("I haven't taken anything. I'm not going to do anything tonight. I just think about it.")
+    assert app.speaker.lines[said].startswith("Thank you for telling me, and for saying it out loud")
+    assert not any(line.endswith("Are you safe right now?") for line in app.speaker.lines[said:])
+    said = len(app.speaker.lines)
+    app.handle_text("i do not want to live with this pain anymore")  # the learned reading alone: not asked again
+    assert not any("Are you safe right now?" in line for line in app.speaker.lines[said:])
+    app.handle_text("i want to end it all")  # a listed phrase always answers
+    assert app.speaker.lines[-1].endswith("Are you safe right now?")
+
+
+def test_a_goodbye_is_never_alarming_and_soon_after_a_crisis_reply_it_leaves_the_line(app: Companion) -> None:
+    for text in ("goodbye then", "Thank you, that's all for today. Goodbye. Margaret."):
+        said = len(app.speaker.lines)
+        app.handle_text(text)
+        assert not app.store.crisis_events()
+        assert "988" not in " ".join(app.speaker.lines[said:])
+    app.handle_text("i want to die")
+    app.handle_text("yes")
+    app.handle_text("goodbye then")
+    assert "988" in app.speaker.lines[-1] and "911" in app.speaker.lines[-1]
+
+
+def test_a_bare_number_is_asked_back_as_a_rating_and_kept_after_a_yes(app: Companion) -> None:
+    app.handle_text("4")
+    assert not app.session_running  # not "box breathing for 4 minutes"
+    assert "4 out of 10" in app.speaker.lines[-1] and not app.store.checkins()
+    app.handle_text("ya")
+    assert [c.intensity for c in app.store.checkins()] == [4]
+
+
+def test_check_ins_paused_in_a_persons_words_for_days_or_tonight(app: Companion) -> None:
+    paused: list[int | None] = []
+    app.snooze_handler = paused.append
+    app.handle_text("Could you stop the morning reminders for a few days? I'd rather not be asked how I am just now.")
+    app.handle_text("also would you mind not sending me the evening check-in tonight, I'll be at the party")
+    assert paused == [3 * 1440, None]
+    assert "3 days" in app.speaker.lines[-2] and "today" in app.speaker.lines[-1]
+
+
+def test_a_hello_said_first_is_answered_briefly_and_then_what_follows(app: Companion) -> None:
+    app.handle_text("Good evening. My daughter is coming on Sunday and I'm dreading her telling me what to do.")
+    assert len(app.speaker.lines) == 2 and app.speaker.lines[0] == "Good evening."

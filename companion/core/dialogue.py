@@ -56,7 +56,8 @@ _MIXED = re.compile(
 _EXERCISE_WORDS = re.compile(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|diary|meditat\w*|exercise\w*|compassion|"
                              r"kind(ness)?|reframe|thoughts?|steps?|reach out|connect\w*|calm\w*|relax\w*|box|square|"
                              r"5 4 3 2 1|4 7 8|thing|write|writing|pause|senses|therapy|therapist|professional|"
-                             r"counsel\w*|help me|slow down|panic\w*|wind down|settle)\b")
+                             r"counsel\w*|help me|slow down|panic\w*|wind down|settle|meet\w* (new )?(people|friends)|"
+                             r"make friends)\b")
 _GOOD_TOPICS = ("good_news", "achievement", "passed", "gratitude", "celebration", "new_baby", "good_day")
 # two pieces of news in one message: a loss or hard news told as the background of something good now
 _LOSS_TOPICS = ("grief", "pet_loss", "separation", "job_loss", "pregnancy_loss", "failed", "health", "family_illness")
@@ -154,7 +155,7 @@ class Expectation:
     """What the last question the app asked is waiting for."""
 
     kind: str  # "offer" | "checkin" | "intensity" | "followup" | "safety" | "confirm" | "repeat" | "save_step"
-    #            | "keep_step" (a tentative step, kept unless the next answer turns it down)
+    #            | "keep_step" (a tentative step, kept unless the next answer turns it down) | "rating" (a bare number)
     offers: tuple[str, ...] = ()
     step_id: int | None = None  # the connection step being followed up, or the check-in being rated
     source: str = "click"  # what started the check-in: scheduled | click | typed | voice
@@ -259,6 +260,10 @@ class Dialogue:
         self._before = self._snapshot()
 
     # ---- reading a message ---------------------------------------------------------------------------------
+    def social_of(self, text: str) -> str | None:
+        """The social basic a text is ("greeting", "thanks", …), or None; nothing is noted (unlike read)."""
+        return self._social_kind(normalize(text))
+
     def read(self, text: str) -> Said:
         key = normalize(text)
         stripped = text.strip()
@@ -357,7 +362,8 @@ class Dialogue:
     def explain_works(self, exercise_id: str) -> str:
         """"Does it actually work?": an honest answer, then the offer to try."""
         works = self.data["explain"]["works"]
-        kind = "breathing" if exercise_id in ("box", "4-7-8", "coherent", "sigh") else "other"
+        kind = "breathing" if exercise_id in ("box", "4-7-8", "coherent", "sigh") else \
+            "journal" if exercise_id == "journal" else "other"
         return self.pick(f"explain.works.{kind}", works[kind])
 
     def step_recall(self) -> str:

@@ -55,7 +55,8 @@ _FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhm", "uhhh", "er", "er
                       "mmm", "ah", "ahh", "eh"})
 _NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"})
 _LEADING = ("hey companion ", "hi companion ", "ok companion ", "companion ", "okay so ", "so ", "well ",
-            "i mean ", "like ", "oh ", "hey ", "please ", "you know ", "and ", "but ")
+            "i mean ", "like ", "oh ", "hey ", "please ", "you know ", "and ", "but ", "honestly ", "to be honest ",
+            "tbh ")
 
 
 def normalize(text: str) -> str:
@@ -87,10 +88,16 @@ def normalize(text: str) -> str:
             if out.startswith(lead) and len(out) > len(lead):
                 out = out[len(lead):]
                 changed = True
-    out = re.sub(r" like$", "", out)
+    out = re.sub(r" (like|to be honest|honestly|tbh)$", "", out)
     if out.endswith(" please"):
         out = out[: -len(" please")]
-    return out
+    return _WHOLE.get(out, out)
+
+
+# words that mean something else inside a sentence ("see ya", "love ya") but are an answer on their own
+_WHOLE = {"ya": "yes", "yah": "yes", "yeh": "yes", "yas": "yes", "yess": "yes", "yesss": "yes", "ye": "yes",
+          "ya okay": "yes okay", "ya sure": "yes sure", "mhmm": "yes", "mmhm": "yes", "thx": "thanks",
+          "ty": "thank you", "tysm": "thank you so much", "bit thx": "a bit thanks", "bit thanks": "a bit thanks"}
 
 
 def _features(text: str) -> list[str]:

@@ -66,6 +66,8 @@ _COHERENT_RATE: tuple[float, float] = tuple(_RULES["coherent_rate"])  # type: ig
 _SIGH = re.compile(_RULES["sigh"])
 _CUES: dict[str, re.Pattern[str]] = {str(k): re.compile(v) for k, v in _RULES["cues"].items()}
 _DESCRIBED_CONFIDENCE = 0.6  # a described pattern outweighs a reading less sure than this
+_LEAD_CONFIDENCE = 0.8  # a known request said as the first sentence outweighs a whole reading less sure than this
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+")
 
 
 # a yes, though "uh", "mm" and "hmm" alone are fillers
@@ -294,16 +296,30 @@ class Router:
             return IntentResult(text, "unknown", 0.0, {})
         intent, conf = self._decide(key, context)
         intent = self._declined(key, intent)
+        slot_key = key
+        if intent == "unknown" or conf < _LEAD_CONFIDENCE:
+            intent, conf, slot_key = self._lead_request(text, intent, conf, key)
         if (intent == "unknown" or conf < _DESCRIBED_CONFIDENCE) and _described_pattern(key)[0]:
             # "in for 5, out for 5" describes a breath: a request to breathe, unless something clearer was said
             intent, conf = "breathe", _DESCRIBED_CONFIDENCE
-        slots = self._slots(intent, key) if intent != "unknown" else {}
+        slots = self._slots(intent, slot_key) if intent != "unknown" else {}
         if intent == "snooze" and "minutes" not in slots and "no" in context.expecting:
             intent = "no"   # "not now" answers the pending question
         if intent == "feeling" and "yes" in context.expecting and slots.get("feeling") in _YES_FEELINGS \
                 and len(key.split()) <= 2:
             intent, slots = "yes", {}
         return IntentResult(text, intent, round(float(min(max(conf, 0.0), 1.0)), 4), slots)
+
+    def _lead_request(self, text: str, intent: str, conf: float, key: str) -> tuple[str, float, str]:
+        """A request said word for word as the first of several sentences ("can you help me calm down? like right
+        now my heart is going a mile a minute"): that request, when the whole was unclear, with the slots of that
+        sentence alone (not "a minute" from "a mile a minute"). Else (intent, conf, key) unchanged."""
+        sentences = [s for s in _SENTENCES.split(text[:MAX_CHARS]) if s.strip()]
+        if len(sentences) < 2:
+            return intent, conf, key
+        lead = _key(sentences[0])
+        owners = [o for o in self._t.exact.get(lead, ()) if o not in _NOT_REQUESTS]
+        return (owners[0], _LEAD_CONFIDENCE, lead) if len(owners) == 1 else (intent, conf, key)
 
     def _decide(self, key: str, context: RouteContext) -> tuple[str, float]:
         expecting = context.expecting

@@ -493,7 +493,8 @@ def reply_asks(level: str = CRISIS, kind: str = SELF) -> bool:
     return bool(_lines()[_section(level, kind)].get("asks", True))
 
 
-SAFETY_ANSWERS = ("safe", "safe_brief", "for_now", "denied", "denied_sorry", "not_safe", "stopped", "unclear")
+SAFETY_ANSWERS = ("safe", "safe_brief", "for_now", "denied", "denied_sorry", "not_safe", "stopped", "unclear",
+                  "parting")
 
 
 def safety_answer(kind: str, region: str) -> str:
