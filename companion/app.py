@@ -87,7 +87,8 @@ _DONE = re.compile(r"^(okay |ok |right |alright |so |yes )*(all )?(done|finished
 _PAUSE_CHECKINS = re.compile(
     r"\b(stop|pause|mute|skip|hold off( on)?|turn off|switch off|silence|cancel|no more|not (send|sending)|"
     r"do not (send|ask)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
-    r"(reminders?|check ?ins?|notifications?|nudges?|prompts?|pop ?ups?)\b")
+    r"(reminders?|check ?ins?|(your|these|those|the|morning|evening|daily) (notifications?|nudges?|pop ?ups?))\b"
+    r"(?! (from|on|of|about|for my|in)\b)")
 _DAYS = {"a": 1, "one": 1, "a couple of": 2, "a couple": 2, "couple of": 2, "two": 2, "a few": 3, "few": 3,
          "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "several": 4}
 

@@ -398,7 +398,7 @@ def test_still_at_risk_after_are_you_safe_keeps_the_crisis_moment(app: Companion
 
 def test_danger_said_to_be_back_soon_after_the_danger_reply_gets_that_reply_again(app: Companion, clock: FakeClock,
                                                                                   events: Recorder) -> None:
-    """"yeah he's back. he's in the kitchen now" (an outside writer's round 15) reads as nothing alone; soon after
+    """"yeah he's back. he's in the kitchen now" (an outside writer's round 16) reads as nothing alone; soon after
     the danger reply it is that danger going on. Long after, or with no danger reply before, it is ordinary."""
     assert app.handle_text("he's back, he's in the kitchen now").intent != "crisis"
     assert not events.kinds("crisis")
@@ -421,7 +421,7 @@ def test_an_all_clear_after_are_you_safe_is_no_crisis_moment(app: Companion, eve
     assert len(events.kinds("crisis")) == before and len(app.store.crisis_events()) == 1
 
 
-# ---- conversation batch 7 and safety round 15 (outside writers'): what the companion now does ----------------------
+# ---- conversation batch 7 and safety round 16 (outside writers'): what the companion now does ----------------------
 def test_an_answer_to_are_you_safe_is_read_as_the_answer_and_the_gentle_check_is_not_asked_again(
         app: Companion, events: Recorder) -> None:
     """"I haven't taken anything. I'm not going to do anything tonight. I just think about it." answers the question
@@ -466,6 +466,8 @@ def test_check_ins_paused_in_a_persons_words_for_days_or_tonight(app: Companion)
     app.handle_text("also would you mind not sending me the evening check-in tonight, I'll be at the party")
     assert paused == [3 * 1440, None]
     assert "3 days" in app.speaker.lines[-2] and "today" in app.speaker.lines[-1]
+    app.handle_text("i want to stop getting notifications from instagram, they make me feel awful")
+    assert paused == [3 * 1440, None]  # someone else's notifications: not a pause of ours
 
 
 def test_a_hello_said_first_is_answered_briefly_and_then_what_follows(app: Companion) -> None:

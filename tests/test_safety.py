@@ -586,26 +586,27 @@ ROUND14_CRISIS = {"danger_others": ("danger",), "medical": ("medical",), "method
                   "third_party": ("other", "medical"), "own_crisis": ("self", "medical")}
 
 
-# round 15's: the same kinds; two lines are replies that only mean danger after the companion's words (answered in
-# context: tests/test_app.py, "he's back" after the danger reply, "tonight probably" to "are you safe?")
-ROUND15_CRISIS = ROUND14_CRISIS
-ROUND15_IN_CONTEXT = frozenset({"yeah hes back. hes in the kitchen now", "yeah. tonight probably"})
+# round 16's (an outside writer's): the same kinds; two lines are replies that only mean danger after the companion's
+# words (answered in context: tests/test_app.py, "he's back" after the danger reply, "tonight probably" to "are you
+# safe?")
+ROUND16_CRISIS = ROUND14_CRISIS
+ROUND16_IN_CONTEXT = frozenset({"yeah hes back. hes in the kitchen now", "yeah. tonight probably"})
 
 
 @pytest.mark.parametrize(("round_", "name", "kinds"), [
     *(("13", name, kinds) for name, kinds in ROUND13_CRISIS.items()),
     *(("14", name, kinds) for name, kinds in ROUND14_CRISIS.items()),
-    *(("15", name, kinds) for name, kinds in ROUND15_CRISIS.items())])
+    *(("16", name, kinds) for name, kinds in ROUND16_CRISIS.items())])
 def test_outside_rounds_crisis_lines_get_the_full_reply_of_their_kind_inside_and_outside_the_quiet_window(
         round_: str, name: str, kinds: tuple[str, ...]) -> None:
-    texts = [t for t in data_lines(f"safety_round{round_}_{name}.txt") if t not in ROUND15_IN_CONTEXT]
+    texts = [t for t in data_lines(f"safety_round{round_}_{name}.txt") if t not in ROUND16_IN_CONTEXT]
     found = {p: safety.check(p) for p in texts}
     assert not [p for p, m in found.items() if m is None or m.level != safety.CRISIS]
     assert not [(p, m.kind) for p, m in found.items() if m is not None and m.kind not in kinds]
     assert not [p for p in texts if (m := safety.check(p, quiet=True)) is None or m.level != safety.CRISIS]
 
 
-@pytest.mark.parametrize("round_", ["13", "14", "15"])
+@pytest.mark.parametrize("round_", ["13", "14", "16"])
 def test_outside_rounds_ordinary_lines_are_not_flagged_inside_or_outside_the_quiet_window(round_: str) -> None:
     texts = data_lines(f"safety_round{round_}_ordinary.txt")
     flagged = [(p, m.kind, m.matched) for p in texts if (m := safety.check(p)) is not None]
@@ -968,7 +969,7 @@ def test_spoken_past_self_harm_with_a_relapse_is_still_heard(text: str) -> None:
     assert m is not None and m.level == safety.CRISIS and m.kind == "self", (text, m)
 
 
-# the concepts round 15 missed, said in other words than the batch's (written by the safety engineer)
+# the concepts round 16 missed, said in other words than the batch's (written by the safety engineer)
 @pytest.mark.parametrize(("text", "kind"), [
     ("my finger's been bleeding for half an hour and it just won't stop", "medical"),
     ("the cut has soaked through two tea towels already", "medical"),
@@ -988,8 +989,11 @@ def test_spoken_past_self_harm_with_a_relapse_is_still_heard(text: str) -> None:
     ("im hiding in the bathroom, he's looking for me", "danger"),
     ("he is back and he has the knife again", "danger"),
     ("a guy in my discord said he's going to do it tonight and showed a rope", "other"),
+    # listening batch 5, as PocketSphinx heard it
+    ("my cousin's outside the or something he's going to kill me", "danger"),
+    ("he's going to kill me, he's outside", "danger"),
 ])
-def test_round15_concepts_are_caught_in_new_words_with_the_full_reply(text: str, kind: str) -> None:
+def test_round16_concepts_are_caught_in_new_words_with_the_full_reply(text: str, kind: str) -> None:
     found = safety.check(text)
     assert found is not None and found.level == safety.CRISIS and found.kind == kind, found
 
@@ -1012,6 +1016,9 @@ def test_round15_concepts_are_caught_in_new_words_with_the_full_reply(text: str,
     "my husband is home now",
     "my uncle is visiting, he is in the living room",
     "my dad is back home, he is in the kitchen making tea",
+    "my mum is going to kill me when she sees my grades, she is downstairs",
+    "she's going to kill me lol she is outside waiting for me in the car",
+    "i want to stop getting notifications from instagram, they make me feel awful",
 ])
-def test_round15_near_misses_are_not_flagged(text: str) -> None:
+def test_round16_near_misses_are_not_flagged(text: str) -> None:
     assert safety.check(text) is None
