@@ -276,3 +276,19 @@ def test_phrasings_read_by_concept(router: Router, text: str, intent: str, feeli
     assert result.intent == intent, result
     if feeling:
         assert result.slots.get("feeling") == feeling, result
+
+
+def test_a_request_said_first_of_several_sentences_is_the_request_with_its_own_slots(router: Router) -> None:
+    """"can you help me calm down? like right now my heart is going a mile a minute" (an outside writer's): the whole
+    was read as out of scope; the first sentence is a request the companion knows word for word. Its slots are the
+    first sentence's ("a mile a minute" is no one-minute session)."""
+    result = router.route("can you help me calm down? like right now my heart is going a mile a minute")
+    assert (result.intent, result.slots) == ("breathe", {})
+    assert router.route("box breathing for two minutes. i can't sleep again").slots.get("minutes") == 2
+    assert router.route("stop. i want to talk").intent == "stop"
+
+
+@pytest.mark.parametrize(("text", "intent"), [("ya", "yes"), ("yeh", "yes"), ("see ya", "unknown"),
+                                              ("honestly i'm just so sad", "feeling")])
+def test_words_that_are_an_answer_only_on_their_own(router: Router, text: str, intent: str) -> None:
+    assert router.route(text).intent == intent
