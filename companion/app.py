@@ -89,16 +89,15 @@ _PAUSE_CHECKINS = re.compile(
     r"do not (send|ask)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
     r"(reminders?|check ?ins?|(your|these|those|the|morning|evening|daily) (notifications?|nudges?|pop ?ups?))\b"
     r"(?! (from|on|of|about|for my|in)\b)")
-_DAYS = {"a": 1, "one": 1, "a couple of": 2, "a couple": 2, "couple of": 2, "two": 2, "a few": 3, "few": 3,
-         "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "several": 4}
+_SOME = {"a": 1, "a couple of": 2, "a couple": 2, "couple of": 2, "a few": 3, "few": 3, "several": 4}
 
 
 def _pause_for(key: str) -> int | None:
     """How long a pause of check-ins asked in words lasts, in minutes; None = until tomorrow."""
-    m = re.search(r"\b(for |the next )?(?P<n>\d+|a couple of|a couple|couple of|a few|few|several|a|one|two|three|"
-                  r"four|five|six|seven) (?P<unit>days?|weeks?|hours?)\b", key)
+    m = re.search(r"\b(?P<n>\d+|a couple of|a couple|couple of|a few|few|several|a) (?P<unit>days?|weeks?|hours?)\b",
+                  words_to_digits(key))
     if m:
-        n = int(m.group("n")) if m.group("n").isdigit() else _DAYS[m.group("n")]
+        n = int(m.group("n")) if m.group("n").isdigit() else _SOME[m.group("n")]
         unit = m.group("unit")
         return n * (60 if unit.startswith("hour") else 7 * 1440 if unit.startswith("week") else 1440)
     if re.search(r"\b(this|the) week\b", key):
@@ -917,8 +916,9 @@ class Companion:
         and what follows says something of its own (five words or more, not a goodbye); ("", "") otherwise."""
         parts = [p for p in re.split(r"(?<=[.!?;])\s+", text.strip()) if p.strip()]
         lead = self.dialogue.social_of(parts[0]) if len(parts) >= 2 else None
-        hello = re.match(r"(?:hello |hi |hey )?(good (morning|afternoon|evening|day))\b", normalize(parts[0]))
-        if lead == "greeting" and hello:
+        hello = re.match(r"(?:hello |hi |hey )?(good (morning|afternoon|evening|day))\b", normalize(parts[0])) \
+            if lead == "greeting" else None
+        if hello:
             lead = hello.group(1)  # said back ("Good evening."); a plain "hey." leads into the rest as before
         elif lead != "thanks":
             return "", ""
@@ -963,7 +963,7 @@ class Companion:
             return False  # "perhaps the journaling. i could write down what the kids said": the journal, not a step
         elif said.step_kind == "firm" and said.social == "farewell":  # "ok ill text her. bye": kept, and goodbye
             self._keep_step(said.step, line=None)
-            self.say(f"{d.line('plan.kept_bye', step=clean_step(said.step))} {d.social_reply('farewell', said.key)}")
+            self.say(f"{d.line('plan.kept_bye', step=clean_step(said.step))} {self._farewell(said.key)}")
         elif said.step_kind == "firm" and said.social != "luck":  # "ok. ill call the gp tomorrow morning": kept
             self._keep_step(said.step, line="plan.kept")          # ("going to try it now. wish me luck": luck)
         elif said.step_kind == "tentative" and said.social not in ("luck", "farewell"):
