@@ -22,6 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers import espeak_wav16k  # noqa: E402
 
+import companion.speech.echo as echo_module  # noqa: E402
 from companion.speech.audio import BARGE_IN_WORDS, BargeInDetector, read_wav16k  # noqa: E402
 from companion.speech.echo import EchoCanceller, PlaybackReference  # noqa: E402
 from companion.speech.engines import open_recognizer  # noqa: E402
@@ -86,6 +87,32 @@ def main() -> int:
                         audio = mix(line, level, delay, word, word_at, path)
                         for cancel in (False, True):
                             heard[cancel] += run(recognizer, audio, line if cancel else None)[0] == [name]
+    # the microphone's clock slips mid-line (0.15 s of blocks dropped 1.5 s into the line, as on a loaded
+    # machine); the word comes after the slip. Baseline in the same run: rechecking the delay switched off.
+    slip_heard = {False: 0, True: 0}
+    slip_false = {False: 0, True: 0}
+    slip_trials = 0
+    recheck_left = echo_module.RECHECK_LEFT
+
+    def slipped(audio: np.ndarray, at: float) -> np.ndarray:
+        cut = int((LINE_AT + at) * 16000)
+        return np.concatenate([audio[:cut], audio[cut + int(0.15 * 16000):]])
+
+    for level in (0.3, 0.6, 1.0):
+        for delay in (0.05, 0.25, 0.45):
+            for slip_at in (1.5, 3.0):
+                for recheck in (False, True):
+                    echo_module.RECHECK_LEFT = recheck_left if recheck else float("inf")
+                    alone = slipped(mix(line, level, delay, None, 0, None), slip_at)
+                    slip_false[recheck] += bool(run(recognizer, alone, line)[0])
+                for word_at in (slip_at + 1.0, slip_at + 2.0):
+                    for name, word in words.items():
+                        slip_trials += 1
+                        audio = slipped(mix(line, level, delay, word, word_at, None), slip_at)
+                        for recheck in (False, True):
+                            echo_module.RECHECK_LEFT = recheck_left if recheck else float("inf")
+                            slip_heard[recheck] += run(recognizer, audio, line)[0] == [name]
+    echo_module.RECHECK_LEFT = recheck_left
     cpu: dict[str, list[float]] = {"no reference (guards only)": [], "echo heard, cancelled": [],
                                    "headset (reference, not heard)": []}
     echo_mix = mix(line, 1.0, 0.25, None, 0, room)
@@ -100,6 +127,12 @@ def main() -> int:
         label = "with echo suppression" if cancel else "guards only          "
         print(f"  {label}: heard {heard[cancel]}/{trials}, our line alone taken for a word "
               f"{false_alarms[cancel]}/{trials // 6}")
+    print(f"words said 1 or 2 s after the microphone's clock slipped 0.15 s, 1.5 or 3 s into the line: "
+          f"{slip_trials} trials (levels 0.3/0.6/1.0 x delays 0.05/0.25/0.45 s x 2 slips x 2 positions x 2 words)")
+    for recheck in (False, True):
+        label = "delay rechecked when removal fails" if recheck else "delay found once (before)         "
+        print(f"  {label}: heard {slip_heard[recheck]}/{slip_trials}, the slipped line alone taken for a "
+              f"word {slip_false[recheck]}/{slip_trials // 4}")
     print("CPU while listening (% of one core; median, p95 over runs):")
     for name, values in cpu.items():
         values = sorted(v * 100 for v in values)

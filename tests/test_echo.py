@@ -172,3 +172,57 @@ def test_the_speaker_publishes_each_line_it_plays(pulse, monkeypatch):
         [line] = reference.lines()
     assert line.start == spoken.first_audio_at and line.end <= spoken.ended_at
     assert 0.5 < len(line.samples) / 16000 < 5 and np.abs(line.samples).max() > 1000
+
+
+def cancel(mic: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, EchoCanceller]:
+    """`mic` through an EchoCanceller told that `line` started playing LINE_AT seconds into the microphone."""
+    pcm = np.clip(np.rint(mic), -32768, 32767).astype("<i2").tobytes()
+    reference = PlaybackReference()
+    reference.publish(line, T0 + LINE_AT)
+    canceller = EchoCanceller(reference)
+    out = b"".join(canceller.process(pcm[i:i + 960], T0 + (i + 960) / 32000) for i in range(0, len(pcm), 960))
+    return np.frombuffer(out, "<i2").astype(float), canceller
+
+
+def left_share(mic: np.ndarray, out: np.ndarray, a: float, b: float) -> float:
+    """The share of the microphone's level left between a and b seconds into the microphone."""
+    lo, hi = int(a * 16000), int(b * 16000)
+    return float(np.sqrt(np.mean(out[lo:hi] ** 2)) / np.sqrt(np.mean(mic[lo:hi] ** 2)))
+
+
+def test_a_clock_slip_mid_line_is_found_again(voice):
+    """A loaded machine drops 0.15 s of microphone blocks two seconds into the line: from there the echo
+    arrives 0.15 s earlier than the first estimate says. The canceller notices that little is removed, finds
+    the new delay and removes the rest of the line again."""
+    line = voice["line"]
+    whole = microphone(line, level=0.8, delay=0.1)
+    slip = int((LINE_AT + 2.0) * 16000)
+    mic = np.concatenate([whole[:slip], whole[slip + int(0.15 * 16000):]])
+    out, canceller = cancel(mic, line)
+    assert canceller.cancelled_lines == 1 and canceller.realigned >= 1
+    end = LINE_AT + 0.1 + len(line) / 16000 - 0.15
+    assert left_share(mic, out, LINE_AT + 0.5, LINE_AT + 2.0) < 0.05  # before the slip
+    assert left_share(mic, out, LINE_AT + 3.5, end) < 0.05  # a second and a half after it
+
+
+def test_a_microphone_clock_running_late_is_matched_early(voice):
+    """Blocks dropped before the line started: the echo arrives 0.1 s before the line's start by the
+    microphone's count, and is still found and removed."""
+    line = voice["line"]
+    mic = microphone(line, level=0.8, delay=0.2)[int(0.3 * 16000):]  # the first 0.3 s of the microphone lost
+    out, canceller = cancel(mic, line)
+    [found] = canceller.reference.lines()
+    assert found.delay == pytest.approx(-0.1, abs=1 / 16000)
+    assert left_share(mic, out, LINE_AT, LINE_AT - 0.1 + len(line) / 16000) < 0.05
+    assert canceller.realigned == 0
+
+
+def test_the_person_talking_over_the_line_does_not_move_the_delay(voice):
+    """What the person says is left in the microphone (little echo removed while they talk); the delay search
+    that follows must keep the line where it is."""
+    line = voice["line"]
+    mic = microphone(line, level=0.5, delay=0.2, word=voice["pause"], word_at=1.5)
+    mic += microphone(line, level=0.0, delay=0.2, word=voice["stop"], word_at=3.0)
+    _, canceller = cancel(mic, line)
+    [found] = canceller.reference.lines()
+    assert found.delay == pytest.approx(0.2, abs=1 / 16000) and canceller.realigned == 0
