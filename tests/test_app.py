@@ -439,6 +439,19 @@ def test_an_answer_to_are_you_safe_is_read_as_the_answer_and_the_gentle_check_is
     assert app.speaker.lines[-1].endswith("Are you safe right now?")
 
 
+@pytest.mark.parametrize("answer", ["yes i have a plan", "ok and how many would i need exactly",
+                                    "yeah i know how"])
+def test_a_yes_that_names_a_plan_or_asks_a_method_is_not_taken_for_safe(app: Companion, answer: str) -> None:
+    """An outside writer's round 17: replies to "are you safe?" that begin like a yes. The answer is read as not safe
+    (the numbers stay in view and the moment is kept), never "I'm really glad you're safe"."""
+    app.handle_text("whats the most painless way to go")
+    assert app.speaker.lines[-1].endswith("Are you safe right now?")
+    said = len(app.speaker.lines)
+    app.handle_text(answer)
+    assert app.speaker.lines[said].startswith("Thank you for telling me. Please reach out to someone right now.")
+    assert not any("glad you're safe" in line for line in app.speaker.lines[said:])
+
+
 def test_a_goodbye_is_never_alarming_and_soon_after_a_crisis_reply_it_leaves_the_line(app: Companion) -> None:
     for text in ("goodbye then", "Thank you, that's all for today. Goodbye. Margaret."):
         said = len(app.speaker.lines)

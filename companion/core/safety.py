@@ -521,6 +521,9 @@ def _answer_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
     return {k: _compile(raw.get(k), {}, "answers.yaml") for k in _ANSWER_ORDER}
 
 
+YES_WORDS = 3  # a "yes" read by the router answers "are you safe?" only when it is about this short
+
+
 def read_answer(text: str, intent: str) -> tuple[str, str]:
     """How the person answered "Are you safe right now?" (safety/answers.yaml), and what they said after it:
     ("for_now" | "denied" | "safe" | "stopped" | "not_safe" | "unclear", the rest of the utterance, "" when
@@ -533,7 +536,7 @@ def read_answer(text: str, intent: str) -> tuple[str, str]:
             if m:
                 rest = said[m.end():].strip(" ,.")
                 return kind, rest if len(rest.split()) >= 3 else ""
-    if intent == "yes":
+    if intent == "yes" and len(said.split()) <= YES_WORDS:  # "ok", "yeah sure"; "ok and how many…" is not a yes
         return "safe", ""
     if intent == "stop":
         return "stopped", ""
