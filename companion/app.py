@@ -780,8 +780,10 @@ class Companion:
             names = [self.replies.names.get(o, o) for o in expect.offers]
             self.say(self.dialogue.line("offer_explain", first=names[0], second=names[-1]))
             return True
-        if (result.intent == "repeat" and len(said.key.split()) <= 4) or _ONE_MORE.search(said.key):
-            choice = choice or expect.offers[0]  # "again", "the same one"; not "sorry for my english, …"
+        if (result.intent == "repeat" and len(said.key.split()) <= 4) \
+                or (_ONE_MORE.search(said.key) and len(said.key.split()) <= _LONG_ANSWER):
+            choice = choice or expect.offers[0]  # "again", "the same one"; not "sorry for my english, …" nor
+            # "3 nights then 2 days then nights again"
         if not refused and choice is None and result.intent != "yes":
             self._expect = None
             return False  # something else entirely: handle it as it is
@@ -843,7 +845,7 @@ class Companion:
             self.say(self.dialogue.line("lead_ack.thanks") if lead == "thanks" else f"{lead.capitalize()}.")
             self._converse(self._route(rest), source)
             return
-        if self._converse_first(said, result) or self._social(said, result):
+        if self._converse_first(said, result, source) or self._social(said, result):
             return
         if intent == "snooze" and result.confidence >= 0.9:
             self.snooze_checkins(result.slots.get("minutes", 30))
@@ -927,10 +929,16 @@ class Companion:
             return "", ""
         return lead, rest
 
-    def _converse_first(self, said: Said, result: IntentResult) -> bool:
+    def _converse_first(self, said: Said, result: IntentResult, source: str = "text") -> bool:
         """What is answered before any intent: "no", "again", the person's name, "last time", a step done, a
         plan to keep."""
         d = self.dialogue
+        if said.rating is not None and said.step_kind in ("firm", "tentative") and not said.refusal:
+            # "put 6. nervous but better. might look for a men's shed": the rating kept too, said back first
+            feeling = d.mood_for(said.topic, result.slots.get("feeling"), said.mixed, said.rating)
+            self._record_feeling(IntentResult(result.text, "feeling", result.confidence, {"feeling": feeling}),
+                                 source=source, intensity=said.rating)
+            self.say(d.rating_reply(said.rating))
         if said.refusal or (said.refusal_lead and result.intent not in ("feeling", "yes")):
             self._expect = None
             self.say(d.line("refusal.replies"))
@@ -957,6 +965,10 @@ class Companion:
         elif (step := d.step_reported(said.key)) is not None:
             self.store.follow_up_connection_step(step.id, "done")
             self.say(" ".join(filter(None, (d.line("step_done", step=step.step), d.step_news(said.key)))))
+            sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", d.current_text) if x.strip()]
+            if result.intent in START_INTENTS and len(sentences) > 1 and any(
+                    _NAMES_EXERCISE.search(k) and d.asked_in_words(k) and not d.negated(k) for k in sentences[1:]):
+                return False  # "texted her. … ok can we do the 5 4 3 2 1 thing while i wait": that asked for too
         elif said.save_request:
             self._keep_step(step_text(said.key, d.previous_text or said.key))
         elif (said.step_kind is not None or said.plan) and self._asked_in_own_sentence(result.intent):
@@ -1149,6 +1161,8 @@ class Companion:
             return
         if said.mixed:
             ack = self.dialogue.mixed_reply(said.key)
+            if said.rating is not None:  # "put me down as 7, happy but still knackered": the number said back too
+                ack = f"{self.dialogue.rating_reply(said.rating)} {ack}"
         elif said.topic:
             ack = self.dialogue.topic_reply(said.topic, said.who, said.sentiment)
         elif said.rating is not None:

@@ -29,6 +29,16 @@ _PAST = re.compile(r"\b(i|finally|actually|just) \w+ed\b|\bi (did|went|sent|saw|
                    r"got|had|managed|finally|told|gave|rang)\b|\b(done|did it|went well)\b")
 
 
+# the asking itself turned down: "don't give me breathing exercises", "never suggest journaling", "no more exercises"
+_TURNED_DOWN_ASK = re.compile(r"\b(do not|dont|please do not|never|no more|stop) (give|giving|make|making|start|"
+                              r"starting|send|sending|suggest|suggesting|offer|offering|push|pushing|put|putting) "
+                              r"(me |us )?"
+                              r"(on |through |into |any |more |another |the |your |a |those |these |that )?(\w+ )?"
+                              r"(breath\w*|exercise\w*|ground\w*|journal\w*|meditat\w*|anything|things|stuff|"
+                              r"tips|techniques|that)\b|^no more (breath\w*|exercise\w*)\b")
+# a name after a way of reaching someone, as written ("message Dave", "ring Emily"): who "him" or "her" is next
+_CONTACT_NAME = re.compile(r"\b(?:message|text|call|ring|email|e-mail|phone|telephone|tell|ask|see|visit|meet|contact)"
+                           r" (?P<name>[A-Z][a-z]{2,})\b")
 _QUESTION = re.compile(r"^(what|how|why|where|when|who|which) (is|are|do|does|did|can|could|should|would|will|was|"
                        r"were|about|if|time|happens|kind|sort|way)\b"
                        r"|^(can|could|should|would|do|does|did|will|am|have|has) (i|you|we|it|this|that|there|"
@@ -83,7 +93,15 @@ _INTRODUCED = re.compile(r"\bthere is (a|an|this|one) (?P<who>(\w+ )?(nurse|doct
                          r"neighbor|guy|woman|man|girl|boy|lady|bloke|mate|coworker|manager|boss|supervisor|"
                          r"priest|vicar|counsellor|counselor|coach|tutor|porter|student|lad|lass))\b")
 _SAVE = re.compile(r"^(yes |yeah |ok |okay |sure |please |yep )*(save|keep|note|write down) (that|this|it)\b"
-                   r"|\b(can you|could you|please) (save|keep|note) (that|this|it)( as)?( a| my)? step\b")
+                   r"|\b(can you|could you|please) (save|keep|note) (that|this|it)( as)?( a| my)? step\b"
+                   r"|\b(can you|could you|please|will you|would you)( please)? (write down|note down|note|remember|"
+                   r"make a note|keep a note|save)( that)? (?=(i am going to|i am gonna|i will|i need to|i have to|"
+                   r"i must|to remind me to|to ring|to call) )")
+# what a request to write it down keeps: "can you write down that i'm going to ring the council tomorrow, otherwise
+# i'll forget" → "ring the council tomorrow"
+_SAVE_THAT = re.compile(r"\b(write down|note down|note|remember|make a note|keep a note|save)( that)? (i am going to|"
+                        r"i am gonna|i will|i need to|i have to|i must|to remind me to|to) (?P<step>.+?)"
+                        r"( otherwise .*| or i will forget.*| so i (do not|will not|dont) forget.*| in case .*)?$")
 _SAVE_LEAD = re.compile(r"^(yes |yeah |ok |okay |sure |yep |please )*(save|keep|note|remember|write down) "
                         r"(that|this|it)( please| down| as a step| as my step)*\s*")
 
@@ -103,6 +121,13 @@ _NAMED_RATING = re.compile(r"\b(my )?mood( is| was| today| tonight| now| right n
                            r" things)? (as |at |a |an |around |about )*(?P<m>\d{1,2})\b"
                            r"|\b(give|score|put)( today| tonight| myself| my day| the day| my mood| this week)"
                            r" (as |at |a |an |around |about )*(?P<g>\d{1,2})\b"
+                           # "put me down as 7", "mood, if you're asking. 3", "sad but a little better. 5."
+                           r"|\b(put|mark|write|note) me (down )?(as|at|for) (a |an )?(?P<p>\d{1,2})\b"
+                           r"|^(put|mark|write|note)( it)?( down)?( as| at)? (a |an )?(?P<r>\d{1,2})\b"
+                           r"|\bmood( if you are asking| since you ask| if you want it)? (?P<q>\d{1,2})\b"
+                           r"|\b(sad|happy|tired|anxious|lonely|better|worse|flat|low|meh|stressed|angry|numb|"
+                           r"overwhelmed|knackered|exhausted|worn out|guilty|nervous|calmer|rough)\b"
+                           r"[a-z ]{0,40} (?P<e>\d{1,2})$"
                            r"(?! (times|minutes|hours|days|weeks|months|years|people|things|stars))")
 
 
@@ -112,10 +137,12 @@ def _rating(key: str) -> int | None:
     digits = words_to_digits(key)
     m = _RATING.search(digits)
     named = _NAMED_RATING.search(digits)
+    if named and named.group("e") and key.split()[-1] == "one":
+        named = None  # "ok the breathing thing. short one": a pronoun, not a rating
     if m:
         value = int(m.group(1) or m.group(3))
     elif named:
-        value = int(named.group("n") or named.group("m") or named.group("g"))
+        value = int(next(v for v in named.group("n", "m", "g", "p", "q", "e", "r") if v))
     elif (bare := _BARE_RATING.search(digits)) and len(digits.split()) <= 10:
         value = int(bare.group(3))
     else:
@@ -125,6 +152,9 @@ def _rating(key: str) -> int | None:
 
 def step_text(key: str, fallback: str) -> str:
     """The step in "yes save that. write a first draft this week" (what follows the request), else `fallback`."""
+    that = _SAVE_THAT.search(key)
+    if that and len(that.group("step").split()) >= 2:
+        return that.group("step")
     rest = _SAVE_LEAD.sub("", key).strip()
     return rest if len(rest.split()) >= 2 else fallback
 
@@ -274,7 +304,7 @@ class Dialogue:
         topic, who = self._topic(key if turn is None else turn[2] if turn[0] == "good_then_hard" else turn[1])
         feeling_of = turn[1] if turn and turn[0] == "after_loss" else key
         lead = next((m for m in (p.match(key) for p in self._refusal_lead) if m), None)
-        self._note_heard(key)
+        self._note_heard(key, text)
         step_kind, step = (None, "") if question else self.stated_step(stripped)
         return Said(
             key=key, social=self._social_kind(key) or ("acknowledge" if not key and re.search(r"[^\W\d_]", stripped)
@@ -295,8 +325,9 @@ class Dialogue:
             step=step, step_kind=step_kind, asks_step=any(p.search(key) for p in self._remember_step),
             asks_about=self._asked_about(key) if question else None)
 
-    def _note_heard(self, key: str) -> None:
-        """Keeps the message (once a turn) and the person it names ("my sister"), for the turns that follow."""
+    def _note_heard(self, key: str, text: str = "") -> None:
+        """Keeps the message (once a turn) and the person it names ("my sister", or a name after a way of reaching
+        someone: "message Dave"), for the turns that follow."""
         with self._lock:
             if self._heard and self._heard[-1][0] == self.turn:
                 return
@@ -310,6 +341,10 @@ class Dialogue:
             m = _INTRODUCED.search(key)
             if m and m.group("who").split()[-1] not in _NOT_A_NAME:
                 self._people.append((m.group("who"), self.turn, f"the {m.group('who')}"))
+            for m in _CONTACT_NAME.finditer(text):
+                if m.group("name").lower() not in _NOT_A_NAME and m.group("name").lower() not in self.data["name"][
+                        "not_names"]:
+                    self._people.append(("friend", self.turn, m.group("name")))
 
     def stated_step(self, text: str) -> tuple[str | None, str]:
         """A small step the person states ("ok. ill call the gp tomorrow morning"): its kind ("firm", "tentative",
@@ -579,13 +614,16 @@ class Dialogue:
         question about something else ("should i text my mate"): asked for in so many words, or said as a
         short command the router knows."""
         asked = any(p.search(key) for p in self._request)
+        if _TURNED_DOWN_ASK.search(key):
+            return False  # "don't give me breathing exercises", "please don't start anything"
         if asked and len(key.split()) > 8 and not _EXERCISE_WORDS.search(key):
             return False  # "i want to support her" in a long sentence asks for no exercise
         if any(p.search(key) for p in self._not_request):
             return asked and not key.startswith(("no ", "not "))
         if _QUESTION.search(key) and not asked:
             return False
-        named = bool(re.search(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|meditat\w*|exercise)\b", key))
+        named = bool(re.search(r"\b(breath\w*|sigh\w*|ground\w*|journal\w*|meditat\w*|exercise|4 7 8|478|box|"
+                               r"coherent|resonance|square)\b", key))
         return asked or named or confidence >= 0.9 or len(key.split()) <= 4
 
     def negated(self, key: str) -> bool:
@@ -874,10 +912,15 @@ class Dialogue:
 
     def step_reported(self, key: str) -> Any:
         """A pending small step the message reports as done ("I called my brother!"), or None."""
-        if re.search(r"\b(not|never|did not|have not|could not)\b", key):
+        # the sentence that reports it: in the past, not denied ("emailed dave. … i haven't done that commute in
+        # years" reports; "i didn't call her" does not); the subject may be left out ("rang her at 7:45")
+        sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", self.current_text) if x.strip()] \
+            if normalize(self.current_text) == key else [key]
+        reports = [k for k in sentences or [key] if not re.search(r"\b(not|never|did not|have not|could not)\b", k)
+                   and (_PAST.search(k) or _DROPPED_I_PAST.match(k) or self._exclaimed_present(k))]
+        if not reports:
             return None
-        if not _PAST.search(key) and not self._exclaimed_present(key):
-            return None
+        key = " ".join(reports)
         try:
             pending = self.store.pending_connection_steps()
         except Exception:
@@ -982,6 +1025,20 @@ _PAST_OF = {"call": "called", "text": "texted", "message": "messaged", "email": 
 
 
 def _same_verb(key: str, step: str) -> bool:
-    """"i called him" reports "call my brother": the step's verb, said in the past (or, with an "!", the present)."""
+    """"i called him" reports "call my brother": the step's verb, said in the past (or, with an "!", the present);
+    any way of getting in touch reports a step of getting in touch ("texted her" for "message my aunt")."""
     first = normalize(clean_step(step)).split()[:2]
+    if any(w in _CONTACT_VERBS for w in first) and _CONTACTED.search(key):
+        return True
     return any(_PAST_OF.get(w) and re.search(rf"\b({_PAST_OF[w]}|i {w})\b", key) for w in first)
+
+
+_CONTACT_VERBS = frozenset({"call", "ring", "phone", "telephone", "text", "message", "email", "talk", "speak",
+                            "facetime", "contact", "reach"})
+_CONTACTED = re.compile(r"\b(called|rang|phoned|telephoned|texted|messaged|emailed|talked to|spoke to|spoke with|"
+                        r"facetimed|video called|got in touch with|reached out to)\b")
+# a report with the "i" left out, as people text: "rang her at 7:45", "emailed dave", "back. texted her"
+_DROPPED_I_PAST = re.compile(r"^(back |so |ok |okay |yes |yeah |and |well |finally |update |hey |hi |hello |"
+                             r"its me again |it is me again )*(rang|called|phoned|telephoned|texted|messaged|emailed|"
+                             r"talked to|spoke to|spoke with|saw|met|visited|wrote to|sent|asked|told|went|did it|"
+                             r"joined|signed up)\b")

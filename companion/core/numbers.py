@@ -56,6 +56,10 @@ def _number_at(words: list[str], i: int) -> tuple[int, int] | None:
 
 
 _UNIT_WORDS = frozenset({"minute", "minutes", "min", "mins", "minits", "minuets"})
+# a number of these is no count of minutes ("sleep for seven days", "3 nights then 2 days", "30 seconds")
+_OTHER_UNITS = frozenset({"second", "seconds", "secs", "sec", "day", "days", "week", "weeks", "month", "months", "year",
+                          "years", "night", "nights", "times", "am", "pm", "oclock", "o", "breaths", "breath",
+                          "people", "percent", "kids", "children"})
 _HOUR_WORDS = frozenset({"hour", "hours"})
 
 
@@ -95,7 +99,7 @@ def minutes_in(text: str, *, bare: bool = True) -> int | None:
         elif nxt in _UNIT_WORDS or (nxt == "more" and i + used + 1 < len(words)
                                     and words[i + used + 1] in _UNIT_WORDS):
             candidates.append((value, True))
-        elif bare and words[i] not in _AMBIGUOUS and value > 0:
+        elif bare and words[i] not in _AMBIGUOUS and value > 0 and nxt not in _OTHER_UNITS:
             candidates.append((value, False))
         i += used
     with_unit = [v for v, unit in candidates if unit]

@@ -81,6 +81,10 @@ def _key(text: str) -> str:
     return _RUN_ON_DIGITS.sub(lambda m: " ".join(m.group()), key)
 
 
+# check-ins named in so many words: a snooze asked for, never a "no" to the question pending
+_NAMES_CHECKINS = re.compile(r"\b(check ?ins?|reminders?|notifications?|pings?|nudges?|pop ?ups?|alerts?)\b")
+
+
 @dataclass(frozen=True)
 class _Templates:
     exact: dict[str, tuple[str, ...]]          # key → intents (in priority order)
@@ -303,8 +307,9 @@ class Router:
             # "in for 5, out for 5" describes a breath: a request to breathe, unless something clearer was said
             intent, conf = "breathe", _DESCRIBED_CONFIDENCE
         slots = self._slots(intent, slot_key) if intent != "unknown" else {}
-        if intent == "snooze" and "minutes" not in slots and "no" in context.expecting:
-            intent = "no"   # "not now" answers the pending question
+        if intent == "snooze" and "minutes" not in slots and "no" in context.expecting \
+                and not _NAMES_CHECKINS.search(key):
+            intent = "no"   # "not now" answers the pending question; "stop the check in pings" stays a snooze
         if intent == "feeling" and "yes" in context.expecting and slots.get("feeling") in _YES_FEELINGS \
                 and len(key.split()) <= 2:
             intent, slots = "yes", {}

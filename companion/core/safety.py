@@ -282,8 +282,14 @@ def _unhedge(text: str) -> str:
     return " ".join(text.split())
 
 
-def _prepare_both(text: str) -> tuple[str, str]:
-    """(plain, clean): the text normalised and corrected, then also with figures of speech blanked out."""
+def _prepare_both(text: str, excused: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(plain, clean): the text normalised and corrected, then also with figures of speech blanked out, and with
+    the phrases in `excused` (figures found in the whole text, read here one sentence of it) blanked as well."""
+    return _prepare(text, excused)[:2]
+
+
+def _prepare(text: str, excused: tuple[str, ...] = ()) -> tuple[str, str, tuple[str, ...]]:
+    """As _prepare_both, and the phrases blanked as figures of speech."""
     guard = _guard()
     plain = _correct(normalize(text[:_MAX_SCAN]), guard)
     plain = _REPEATS.sub(r"\1", plain)
@@ -292,10 +298,26 @@ def _prepare_both(text: str) -> tuple[str, str]:
     for rx, repl in _HEARD_AS:
         plain = rx.sub(repl, plain)
     plain = _ILL.sub("i will ", plain)
-    clean = plain
+    clean, blanked = plain, []
     for i in guard.idiom_index.candidates(plain):  # a blanked idiom only removes text: no new candidates
-        clean = guard.idioms[i].sub(" , ", clean)
-    return _unhedge(plain), _unhedge(clean)
+        clean = _blank(guard.idioms[i], clean, blanked)
+    for phrase in excused:
+        if phrase in clean:
+            clean = clean.replace(phrase, " , ")
+    return _unhedge(plain), _unhedge(clean), tuple(blanked)
+
+
+def _blank(rx: re.Pattern[str], text: str, blanked: list[str] | None = None) -> str:
+    """`text` with each match of the figure `rx` blanked; a group named `keep` (the context that makes it a figure,
+    "they were laughing") stays to be read. The blanked phrases are added to `blanked`."""
+    def cut(m: re.Match[str]) -> str:
+        keep = m.group("keep") if "keep" in rx.groupindex else None
+        phrase = m.group(0)[len(keep):] if keep else m.group(0)
+        if blanked is not None and phrase.strip():
+            blanked.append(phrase.strip())
+        return (keep or "") + " , "
+
+    return rx.sub(cut, text)
 
 
 def prepare(text: str) -> str:
@@ -320,7 +342,7 @@ def _as_mine(plain: str) -> str:
         return ""
     guard = _guard()
     for i in guard.idiom_index.candidates(turned):
-        turned = guard.idioms[i].sub(" , ", turned)
+        turned = _blank(guard.idioms[i], turned)
     return _unhedge(turned)
 
 
@@ -360,7 +382,9 @@ def _sentences(text: str) -> list[str]:
 def _readings(text: str) -> tuple[tuple[str, str], ...]:
     """The text as the guard reads it (plain, clean), whole and then sentence by sentence: kept for a moment,
     because the patterns and then the learned reading both read the same utterance or journal entry."""
-    return tuple(_prepare_both(part) for part in [text, *_sentences(text)])
+    plain, clean, excused = _prepare(text)
+    # a figure the whole text excuses ("they were laughing. i wanted to disappear") stays excused in its sentence
+    return ((plain, clean), *(_prepare_both(part, excused) for part in _sentences(text)))
 
 
 def check_patterns(text: str) -> SafetyMatch | None:
