@@ -32,3 +32,15 @@ def test_counts_and_rates_removed_are_not_minutes() -> None:
     assert numbers.minutes_in(numbers.without(text, [found[1]])) == 10
     assert numbers.minutes_in("the 5 5 1", bare=False) is None
     assert numbers.minutes_in("for 3 minutes", bare=False) == 3
+
+
+@pytest.mark.parametrize("text", ["i am going to whitby to sleep for seven days", "3 nights then 2 days then nights",
+                                  "hold it for 30 seconds", "i woke up 4 times"])
+def test_a_number_of_days_nights_seconds_or_times_is_no_count_of_minutes(text: str) -> None:
+    """Conversation batch 8: "stop the check-in reminders for a week… to sleep for seven days" paused them for 7
+    minutes."""
+    assert numbers.minutes_in(text) is None
+
+
+def test_a_bare_number_still_counts_minutes() -> None:
+    assert numbers.minutes_in("breathe for ten") == 10

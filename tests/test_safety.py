@@ -1063,3 +1063,23 @@ def test_round17_concepts_are_caught_in_new_words_with_the_full_reply(text: str,
 ])
 def test_round17_near_misses_are_not_flagged(text: str) -> None:
     assert safety.check(text) is None
+
+
+# conversation batch 8: a figure the whole message excuses stays excused when its sentence is read alone
+@pytest.mark.parametrize("text", [
+    "ok. some kids were sharing a pic of my drawings and laughing. i wanted to disappear",
+    "i wanted to disappear when the whole class laughed",
+    "tripped on stage in front of everyone. wanted the ground to swallow me up",
+])
+def test_wanting_to_disappear_when_laughed_at_is_a_figure_even_in_its_own_sentence(text: str) -> None:
+    assert safety.check(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "they laughed at me. i want to disappear",
+    "everyone laughed at me. i want to kill myself. i wanted to disappear",
+    "i wanted to disappear and now i still want to disappear forever",
+])
+def test_the_wish_now_is_still_read_beside_an_excused_figure(text: str) -> None:
+    found = safety.check(text)
+    assert found is not None and found.level == safety.CRISIS, found
