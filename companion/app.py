@@ -69,6 +69,7 @@ _REFRAME_REQUEST = re.compile(r"\b(reframe|(look at|challenge|question|work on|e
                               r"(this|that|the|my|a|one)( \w+)? thought)")
 _TENTATIVE = re.compile(r"^(ok |okay |yeah |yes |so |um |hmm |well )*(maybe|perhaps|i guess|i suppose|what about|"
                         r"how about|could we|can we|could i|can i|shall we|the)\b")  # a choice said as a question
+OFFER_PREPARE_LINES = 2  # an offered exercise's opening lines rendered ahead while the answer is awaited
 _LONG_ANSWER = 8  # words: a longer answer to an offer is a statement unless it asks in words
 _HOW_IT_WORKS = re.compile(r"\b(how does (that|it|this) work|what (is|does) (that|it) (mean|involve)"
                            r"|what would we do)\b")
@@ -710,7 +711,7 @@ class Companion:
                 else:
                     self._converse(follow, source)
             elif answer == "safe":
-                self._expect = _Expectation("offer", offers=("coherent",))
+                self._offer(("coherent",))
             elif answer == "unclear" and self._asks_or_plans(result):
                 self._converse(result, source)  # "can i write something down?": after the guard's words, heard
             return True
@@ -893,7 +894,7 @@ class Companion:
             return
         if said.self_judgement or (intent == "reframe" and result.confidence >= 0.5 and not said.question):
             self.say(self.dialogue.line("self_judgement_reply"))  # the thought kept: a yes looks at this one
-            self._expect = _Expectation("offer", offers=("reframe", "compassion"), pending=result.text.strip())
+            self._offer(("reframe", "compassion"), pending=result.text.strip())
             return
         if intent in START_INTENTS and result.confidence >= 0.45 and not said.question \
                 and not self.dialogue.negated(said.key) and said.sentiment <= 0 and said.news_turn is None:
@@ -1086,7 +1087,23 @@ class Companion:
     def _say_with_offer(self, text: str, offers: tuple[str, ...]) -> None:
         self.say(text)
         if offers:
-            self._expect = _Expectation("offer", offers=offers)
+            self._offer(offers)
+
+    def _offer(self, offers: tuple[str, ...], *, pending: str = "") -> None:
+        """Waits for the answer to an offer, and has a slow voice (Piper) render the offered exercises' opening
+        lines meanwhile, so a "yes" starts with no wait for the first line."""
+        self._expect = _Expectation("offer", offers=offers, pending=pending)
+        prepare = getattr(self.speaker, "prepare", None)
+        if prepare is None:
+            return
+        lines: list[str] = []
+        for exercise_id in offers:
+            try:
+                lines += self.library.get(exercise_id).spoken_lines()[:OFFER_PREPARE_LINES]
+            except (KeyError, ValueError):
+                continue  # not an exercise of the library ("small_step")
+        if lines:
+            prepare(lines)
 
     def _is_request(self, said: Said, intent: str, confidence: float) -> bool:
         if said.no_words:
@@ -1217,7 +1234,7 @@ class Companion:
             return
         self.say(reply.text)
         if reply.offers:
-            self._expect = _Expectation("offer", offers=tuple(reply.offers))
+            self._offer(tuple(reply.offers))
 
     def _start_from_reply(self, exercise_id: str, result: IntentResult, text: str) -> None:
         minutes = result.slots.get("minutes")

