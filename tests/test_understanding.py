@@ -22,6 +22,8 @@ MEANINGS = {
     "four seven eight breeding for ten minutes": ("breathe", 0.45, {"minutes": 12}),
     "can we do four seven eight breathing": ("breathe", 0.95, {"pattern": "4-7-8"}),
     "snooze for ten minutes": ("snooze", 0.6, {"minutes": 10}),
+    "breathe with me for a couple of minutes": ("breathe", 0.59, {"minutes": 2}),
+    "breathe with me for twelve minutes": ("breathe", 1.0, {"minutes": 12}),
 }
 
 
@@ -47,6 +49,15 @@ def test_the_chosen_meaning_keeps_the_slots_the_free_readings_heard():
     other = [Hypothesis("snooze for ten minutes"), Hypothesis("box breathing police", "alternative", 1)]
     alone = understand(other, route)
     assert alone.result.slots == {"minutes": 10}  # another intent's slots never join
+
+
+def test_what_the_free_decoding_heard_wins_over_the_closest_own_phrase_s_values():
+    """Listening batch 6: "breathe with me for a couple of minutes", heard word for word, was acted on as the
+    nearest listed phrase, "breathe with me for twelve minutes"."""
+    readings = [Hypothesis("breathe with me for a couple of minutes"),
+                Hypothesis("breathe with me for twelve minutes", "grammar", 0, 0.1)]
+    u = understand(readings, route)
+    assert u.result.intent == "breathe" and u.result.slots == {"minutes": 2} and u.decision == ACT
 
 
 def test_the_closest_own_phrase_counts_only_when_it_sounds_alike():

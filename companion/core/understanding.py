@@ -75,7 +75,7 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
         agreement = sum(route(r.text).intent == "crisis" for r in free) / len(free)
         clear = agreement >= CRISIS_AGREEMENT and engine_confidence >= clear_at
         return Understanding(best_text, best, 1.0, ACT if clear else REPEAT, risk_heard=not clear)
-    chosen, score = best, _support(best)
+    chosen, score, from_grammar = best, _support(best), False
     risky_alternatives, risk = 0, False
     heard_as: list[IntentResult] = [best]  # the free readings' results, best first: where slots are filled from
     for reading in readings[1:]:
@@ -91,8 +91,8 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
         penalty = (GRAMMAR_PENALTY_FIXED + GRAMMAR_PENALTY_SCALE * reading.distance if reading.source == "grammar"
                    else RANK_PENALTY * reading.rank)
         if _support(result) - penalty > score:
-            chosen, score = result, _support(result) - penalty
-    chosen = _with_heard_slots(chosen, heard_as)
+            chosen, score, from_grammar = result, _support(result) - penalty, reading.source == "grammar"
+    chosen = _with_heard_slots(chosen, heard_as, from_grammar=from_grammar)
     if risk and chosen is best and best.intent in CONTROLS and best.confidence >= CONTROL_SURE \
             and len(best_text.split()) <= 2:
         risk = False  # "stop" heard clearly over our own voice: crisis words in one alternative are noise there
@@ -106,13 +106,18 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
     return Understanding(chosen.text, chosen, confidence, decision, risk)
 
 
-def _with_heard_slots(chosen: IntentResult, heard_as: Sequence[IntentResult]) -> IntentResult:
+def _with_heard_slots(chosen: IntentResult, heard_as: Sequence[IntentResult], *,
+                      from_grammar: bool = False) -> IntentResult:
     """The chosen meaning with the slots it lacks taken from free readings of the same intent, best first: the
     companion's own phrase ("can we do four seven eight breathing") never drops the "for ten minutes" that the free
-    decoding heard."""
-    missing = {key: value for result in reversed(heard_as) if result.intent == chosen.intent
-               for key, value in result.slots.items() if key not in chosen.slots}
-    return replace(chosen, slots={**chosen.slots, **missing}) if missing else chosen
+    decoding heard. When the companion's own phrase was chosen, what the free decoding heard also wins over the
+    phrase's values: "breathe with me for a couple of minutes", heard word for word, is two minutes, not the
+    "twelve minutes" of the nearest listed phrase."""
+    heard = {key: value for result in reversed(heard_as) if result.intent == chosen.intent
+             for key, value in result.slots.items()}
+    if not from_grammar:
+        heard = {key: value for key, value in heard.items() if key not in chosen.slots}
+    return replace(chosen, slots={**chosen.slots, **heard}) if heard else chosen
 
 
 def _support(result: IntentResult) -> float:
