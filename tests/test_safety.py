@@ -1083,3 +1083,23 @@ def test_wanting_to_disappear_when_laughed_at_is_a_figure_even_in_its_own_senten
 def test_the_wish_now_is_still_read_beside_an_excused_figure(text: str) -> None:
     found = safety.check(text)
     assert found is not None and found.level == safety.CRISIS, found
+
+
+# listening batch 6's ordinary sentences (an outside writer's), typed and as heard
+@pytest.mark.parametrize("text", [
+    "the detective show ended with the killer jumping off a bridge to escape",
+    "the detective show and it was the killer jumping off a bridge to stay",
+    "the bridge near us is closed for repairs so i have to go the long way round",
+])
+def test_a_character_s_jump_in_a_show_and_a_closed_bridge_are_not_flagged(text: str) -> None:
+    assert safety.check(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "i watched a film and now i want to jump off a bridge",
+    "in the show the hero jumped off a cliff. i want to jump off a bridge too",
+    "i keep thinking about jumping off the bridge near us",
+])
+def test_the_person_s_own_jump_is_still_read_beside_a_show(text: str) -> None:
+    found = safety.check(text)
+    assert found is not None and found.level == safety.CRISIS, found
