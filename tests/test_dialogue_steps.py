@@ -299,3 +299,28 @@ def test_enough_writing_closes_the_journal_without_keeping_it(app: Companion) ->
     texts = [e.text for e in app.store.journal()]
     assert not any("done writing" in t for t in texts), texts
     assert "journal" in reply.lower() or "saved" in reply.lower(), reply
+
+
+@pytest.mark.parametrize(("step", "report"), [
+    ("think i'll ring my daughter before school tomorrow", "back. rang her at 7:45, she loved it!!"),
+    ("Suppose I should message Dave. I'll email him tomorrow morning.",
+     "Emailed Dave. He put me forward for a job. I haven't done that commute in years though."),
+    ("ok ill message my aunt now and tell her its been bad", "texted her. shes calling me in 5"),
+    ("can you write down that I'm going to ring the council tomorrow, otherwise I'll forget",
+     "I did ring the council and they've put us down for respite"),
+])
+def test_a_step_said_and_reported_as_people_text_is_kept_and_marked_done(clock: FakeClock, step: str,
+                                                                          report: str) -> None:
+    """Conversation batch 8: the "i" left out, a "haven't" elsewhere in the message, any way of getting in touch,
+    a step asked to be written down."""
+    store = Store.memory()
+    first = _app(clock, store)
+    _said(first, step)
+    first.close()
+    assert len(store.pending_connection_steps()) == 1, step
+    app = _app(clock, store)
+    try:
+        reply = _said(app, report)
+        assert store.pending_connection_steps() == [], reply
+    finally:
+        app.close()

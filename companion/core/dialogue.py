@@ -1035,10 +1035,10 @@ def _same_verb(key: str, step: str) -> bool:
 
 _CONTACT_VERBS = frozenset({"call", "ring", "phone", "telephone", "text", "message", "email", "talk", "speak",
                             "facetime", "contact", "reach"})
-_CONTACTED = re.compile(r"\b(called|rang|phoned|telephoned|texted|messaged|emailed|talked to|spoke to|spoke with|"
-                        r"facetimed|video called|got in touch with|reached out to)\b")
+_GOT_IN_TOUCH = (r"called|rang|phoned|telephoned|texted|messaged|emailed|talked to|spoke to|spoke with|facetimed|"
+                 r"video called|got in touch with|reached out to")
+_CONTACTED = re.compile(rf"\b({_GOT_IN_TOUCH})\b")
 # a report with the "i" left out, as people text: "rang her at 7:45", "emailed dave", "back. texted her"
 _DROPPED_I_PAST = re.compile(r"^(back |so |ok |okay |yes |yeah |and |well |finally |update |hey |hi |hello |"
-                             r"its me again |it is me again )*(rang|called|phoned|telephoned|texted|messaged|emailed|"
-                             r"talked to|spoke to|spoke with|saw|met|visited|wrote to|sent|asked|told|went|did it|"
-                             r"joined|signed up)\b")
+                             rf"its me again |it is me again )*({_GOT_IN_TOUCH}|saw|met|visited|wrote to|sent|asked|"
+                             r"told|went|did it|joined|signed up)\b")
