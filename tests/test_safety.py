@@ -598,15 +598,20 @@ ROUND17_IN_CONTEXT = frozenset({"yeah hes back. hes in the kitchen shouting", "y
                                 "yes i have a plan", "ok and how many would i need exactly",
                                 "yeah thats what he said. that he'd be gone by morning"})
 
+# round 18's (another outside writer's): one reply means danger only after "are you safe?"
+ROUND18_CRISIS = ROUND14_CRISIS
+ROUND18_IN_CONTEXT = frozenset({"yeah. tonight probably"})
+
 
 @pytest.mark.parametrize(("round_", "name", "kinds"), [
     *(("13", name, kinds) for name, kinds in ROUND13_CRISIS.items()),
     *(("14", name, kinds) for name, kinds in ROUND14_CRISIS.items()),
     *(("16", name, kinds) for name, kinds in ROUND16_CRISIS.items()),
-    *(("17", name, kinds) for name, kinds in ROUND17_CRISIS.items())])
+    *(("17", name, kinds) for name, kinds in ROUND17_CRISIS.items()),
+    *(("18", name, kinds) for name, kinds in ROUND18_CRISIS.items())])
 def test_outside_rounds_crisis_lines_get_the_full_reply_of_their_kind_inside_and_outside_the_quiet_window(
         round_: str, name: str, kinds: tuple[str, ...]) -> None:
-    in_context = ROUND16_IN_CONTEXT | ROUND17_IN_CONTEXT
+    in_context = ROUND16_IN_CONTEXT | ROUND17_IN_CONTEXT | ROUND18_IN_CONTEXT
     texts = [t for t in data_lines(f"safety_round{round_}_{name}.txt") if t not in in_context]
     found = {p: safety.check(p) for p in texts}
     assert not [p for p, m in found.items() if m is None or m.level != safety.CRISIS]
@@ -614,7 +619,7 @@ def test_outside_rounds_crisis_lines_get_the_full_reply_of_their_kind_inside_and
     assert not [p for p in texts if (m := safety.check(p, quiet=True)) is None or m.level != safety.CRISIS]
 
 
-@pytest.mark.parametrize("round_", ["13", "14", "16", "17"])
+@pytest.mark.parametrize("round_", ["13", "14", "16", "17", "18"])
 def test_outside_rounds_ordinary_lines_are_not_flagged_inside_or_outside_the_quiet_window(round_: str) -> None:
     texts = data_lines(f"safety_round{round_}_ordinary.txt")
     flagged = [(p, m.kind, m.matched) for p in texts if (m := safety.check(p)) is not None]
@@ -1062,6 +1067,58 @@ def test_round17_concepts_are_caught_in_new_words_with_the_full_reply(text: str,
     "i have the worst headache ever after that wine, cant lift my head off the pillow",
 ])
 def test_round17_near_misses_are_not_flagged(text: str) -> None:
+    assert safety.check(text) is None
+
+
+# the concepts round 18 missed, said in other words than the batch's (written by the safety engineer)
+@pytest.mark.parametrize(("text", "kind"), [
+    ("he's gonna hurt me, please", "danger"),
+    ("my ex is going to hurt me, he's parked outside", "danger"),
+    ("i locked myself in my room and he's kicking the door", "danger"),
+    ("she's got a knife", "danger"),
+    ("the lads said they'd jump me tonight and one's got a knife", "danger"),
+    ("somebody's inside our flat, i heard the back door being forced", "danger"),
+    ("the man from the dating app is outside my flat and won't leave, he's shouting", "danger"),
+    ("he told me he'd put me in the ground if i go to the police", "danger"),
+    ("my throat's getting tight and i can't breathe, i think it was the sesame", "medical"),
+    ("my baby has a rash that won't fade when i press a glass on it", "medical"),
+    ("my dad's arm has gone weak and his words are coming out wrong", "medical"),
+    ("having an asthma attack and my inhaler isn't helping, can't catch my breath", "medical"),
+    ("if i take enough sleeping pills will i just fall asleep and not feel it", "method"),
+    ("which method would be least traumatic for my kids to find", "method"),
+    ("a girl on my stream typed that she's taken all her pills", "medical"),
+    ("wrote letters to my brother and my dad. thanks for everything, it helped for a while", "self"),
+    ("sorry for everything. this will be the last time i use this, goodbye", "self"),
+    ("i'm such a burden, i've decided to take myself out of the picture for good", "self"),
+    ("got the razor out again and i'm on the floor", "self"),
+    ("i can't see myself still being alive by the new year", "self"),
+    ("i've made up my mind. friday is the day", "self"),
+    ("i keep thinking about just ending it", "self"),
+])
+def test_round18_concepts_are_caught_in_new_words_with_the_full_reply(text: str, kind: str) -> None:
+    found = safety.check(text)
+    assert found is not None and found.level == safety.CRISIS and found.kind == kind, found
+
+
+@pytest.mark.parametrize("text", [
+    "she's locked herself out so i'm waiting",
+    "my mate said he'd put me in the ground at darts tonight lol",
+    "my wife said she'd put me in the ground if i forgot our anniversary lol",
+    "my brother is going to hurt me at fifa tonight",
+    "he's going to hurt my feelings if he forgets again",
+    "somebody's in my house, it's the plumber, he just broke a glass lol",
+    "locked myself in the bathroom to get five minutes peace from the kids shouting",
+    "the rash faded when i pressed a glass on it, phew",
+    "took the razor out to shave my legs again",
+    "I don't see myself still being here by Christmas, this job is awful",
+    "i've written letters to my grandkids for their birthdays, thanks for the idea",
+    "which way would be least painful to pull off a plaster",
+    "if you take enough vitamin c will you not feel the cold",
+    "i cut myself at school, i'm 31 now and haven't since",
+    "sometimes i think about how far i've come",
+    "I've decided, Sunday is the day I start running.",
+])
+def test_round18_near_misses_are_not_flagged(text: str) -> None:
     assert safety.check(text) is None
 
 

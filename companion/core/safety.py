@@ -22,7 +22,7 @@ import yaml
 from companion.core import paths, prefilter, safety_model
 from companion.core.fuzzy import normalize
 
-_HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might) "
+_HEDGES = re.compile(r"\b(to|i|want|wanna|going|gonna|should|could|would|might|about|of) "
                      r"(really|just|literally|honestly|actually|seriously|kind of|sort of|kinda|truly|"
                      r"totally|simply) "
                      r"|\b(to|i|want|wanna|going|gonna) like ")  # not "would like": that is a wish
@@ -62,7 +62,7 @@ _AS_MINE = (
                 r"(?! (died|passed|gone|been (killed|dead|gone)|left|moved))(?!(?: \w+){1,3} me\b)"),
      lambda m: f"i {_VERB_AS_MINE.get(m.group(4).strip(), m.group(4).strip())}{' ' * m.group(4).endswith(' ')}"),
     (re.compile(rf"\b{_WHO} (is) (going|gonna|planning|thinking|about|trying|talking|considering|"
-                r"better off|a burden|not (safe|going|coming))\b"),
+                r"better off|a burden|not (safe|going|coming))\b(?!(?: \w+){1,3} me\b)"),
      lambda m: f"i am {m.group(5)}"),
     (re.compile(r"\b(himself|herself|themselves|themself)\b"), lambda m: "myself"),
     (re.compile(r"\bif (he|she|they) (died|was dead|was gone|disappeared|was not here|was not around|"
