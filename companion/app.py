@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from companion.core import journal_copy
 from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
 from companion.core.dialogue import Dialogue, Expectation, Said, clean_step, step_text
@@ -21,7 +22,7 @@ from companion.core.fuzzy import normalize
 from companion.core.intent import CONTROL_INTENTS, PATTERNS, IntentResult, RouteContext
 from companion.core.lines import Lines
 from companion.core.numbers import words_to_digits
-from companion.core.paths import user_exercises_dir
+from companion.core.paths import exports_dir, user_exercises_dir
 from companion.core.ports import Speaker, Utterance
 from companion.core.replies import ReplyBook
 from companion.core.router import Router, get_router
@@ -52,7 +53,13 @@ _ASKS_AGAIN = re.compile(r"\b(again|repeat|say that|said that|what did you say|p
                          r"once more|what was that|did not (catch|hear)|missed (that|it)|lost count|huh|what)\b"
                          r"|^sorry$")
 # social kinds answered as such even when said with request words ("can you call someone for me?")
-_NEVER_A_REQUEST = frozenset({"who_are_you", "something_nice", "how_it_works", "vent", "cant_do", "remind",
+# "make it like 3 minutes", "can we do 5 minutes this time" said just after an exercise
+_LONGER = re.compile(r"^(ok |okay |can you |could you |can we |please |let us |lets |now |and )*(make it|do|go for|how "
+                     r"about|try|again for|again but) (like |about |maybe |for |just )?(?P<n>\d{1,2}) (minutes?|mins?)"
+                     r"( (this|next) time| instead| please| then| long| longer)*$")
+_BUT_NOT = re.compile(r"^(ok |okay |yeah |yes |sure )?(the |that |a )?\w+( \w+)?( one)?( is)? (ok|okay|please|is fine|"
+                      r"sounds good|then|i guess)\b.{0,20}\bbut not (the|that|those|any|this|too)\b")
+_NEVER_A_REQUEST = frozenset({"export", "who_are_you", "something_nice", "how_it_works", "vent", "cant_do", "remind",
                               "should_see", "your_feelings", "data", "judging"})
 START_INTENTS = frozenset({"breathe", "ground", "self_compassion", "journal", "connect", "reframe",
                            "professional_help"})
@@ -86,7 +93,8 @@ _DONE = re.compile(r"^(okay |ok |right |alright |so |yes )*(all )?(done|finished
 # check-ins paused in a person's words ("could you stop the morning reminders for a few days?", "would you mind not
 # sending me the evening check-in tonight"); how long is read by _pause_for
 _PAUSE_CHECKINS = re.compile(
-    r"\b(stop|pause|mute|skip|hold off( on)?|turn off|switch off|silence|cancel|no more|not (send|sending)|"
+    r"\b(stop|pause|mute|skip|hold off( on)?|turn off|switch off|silence|cancel|no more|not (send|sending)|quit|"
+    r"(stop|quit) (popping|sending|bugging me with|showing)( up)?|"
     r"do not (send|ask)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
     r"(reminders?|check ?ins?|(your|these|those|the|morning|evening|daily) (notifications?|nudges?|pop ?ups?))\b"
     r"(?! (from|on|of|about|for my|in)\b)")
@@ -767,9 +775,11 @@ class Companion:
             return False
         choice = self.dialogue.offered_choice(said.key, expect.offers)
         if choice and len(said.key.split()) > _LONG_ANSWER and result.intent != "yes" \
-                and not self.dialogue.asked_in_words(said.key):
+                and not self.dialogue.asked_in_words(said.key) and not _BUT_NOT.search(said.key):
             choice = None  # "always someone is calling me…": a story naming a word of the offer chooses nothing
         refused = result.intent == "no" or said.refusal or (said.refusal_lead and result.intent != "feeling")
+        if choice and refused and _BUT_NOT.search(said.key):
+            refused = False  # "the breathing one ok but not the holding your breath stuff": chosen, with a wish
         if result.intent == "repeat" and re.search(r"\b(say|said) (that|it)\b", said.key):
             self.say(self.dialogue.last_line)  # "say that again": the question again, still waiting
             return True
@@ -847,6 +857,12 @@ class Companion:
             self._converse(self._route(rest), source)
             return
         if self._converse_first(said, result, source) or self._social(said, result):
+            return
+        longer = _LONGER.match(words_to_digits(said.key))
+        if longer and self._last_exercise is not None and self.dialogue.turn - self._last_exercise[1] <= 3:
+            minutes = int(longer.group("n"))  # "make it like 3 minutes" just after one: again, that long
+            self.say(self.dialogue.line("once_more_for", n=minutes))
+            self.start_exercise(self._last_exercise[0], minutes=minutes)
             return
         if intent == "snooze" and result.confidence >= 0.9:
             self.snooze_checkins(result.slots.get("minutes", 30))
@@ -1026,10 +1042,17 @@ class Companion:
             and self.dialogue.asked_in_words(said.key)
         if asked and kind not in _NEVER_A_REQUEST:
             return False
+        if kind in ("thanks", "acknowledge") and result.intent in ("snooze", "progress") \
+                and self.dialogue.asked_in_words(said.key):
+            return False  # "ok that helped. also can you quit popping up them check in reminders": the request
         leads = said.key.startswith(("thank", "sorry", "anyway sorry", "cheers", "ok thank", "okay thank"))
         if kind in ("thanks", "apology", "dont_know", "whatever") and not leads \
                 and (said.topic or said.rating is not None):
             return False
+        if kind == "export":  # "could you export what i wrote last night?": a readable copy, written here
+            self._expect = None
+            self.say(self._journal_copy())
+            return True
         if kind == "where_were_we" and self._last_exercise is not None:
             name = self.replies.names.get(self._last_exercise[0], self._last_exercise[0])
             self._say_with_offer(self.dialogue.line("where_were_we", exercise=name), (self._last_exercise[0],))
@@ -1060,6 +1083,19 @@ class Companion:
         farewell = kind.startswith("farewell")
         self.say(self._farewell(said.key, kind) if farewell else self.dialogue.social_reply(kind, said.key))
         return True
+
+    def _journal_copy(self) -> str:
+        """Writes the journal to a file in the person's documents and says where; nothing is sent anywhere."""
+        entries = self.store.journal()
+        if not entries:
+            return self.dialogue.line("social.export.empty")
+        try:
+            path = journal_copy.write(entries, exports_dir())
+        except OSError as exc:
+            log.warning("journal copy not written: %s", exc)
+            return self.dialogue.line("social.export.failed", reason=exc.strerror or str(exc))
+        count = f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
+        return self.dialogue.line("social.export.replies", entries=count, file=path)
 
     def _offer_instead(self, result: IntentResult) -> bool:
         """The same exercise asked for again and again lately: another one is offered first (a yes takes it,

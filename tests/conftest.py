@@ -25,7 +25,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache:
     monkeypatch.setenv("COMPANION_CACHE_DIR", str(shared_cache))
     base = tmp_path / "companion-home"
     for name, var in (("data", "COMPANION_DATA_DIR"), ("config", "COMPANION_CONFIG_DIR"),
-                      ("run", "COMPANION_RUNTIME_DIR")):
+                      ("run", "COMPANION_RUNTIME_DIR"), ("documents", "COMPANION_EXPORT_DIR")):
         d = base / name
         d.mkdir(parents=True)
         monkeypatch.setenv(var, str(d))

@@ -72,7 +72,7 @@ def load_batch(name: str) -> list[dict[str, Any]]:
 def _env(base: Path) -> dict[str, str]:
     env = dict(os.environ)
     for var, sub in (("COMPANION_DATA_DIR", "data"), ("COMPANION_CONFIG_DIR", "config"),
-                     ("COMPANION_RUNTIME_DIR", "run")):
+                     ("COMPANION_RUNTIME_DIR", "run"), ("COMPANION_EXPORT_DIR", "documents")):
         (base / sub).mkdir(parents=True, exist_ok=True)
         env[var] = str(base / sub)
     env.setdefault("COMPANION_CACHE_DIR", str(Path(tempfile.gettempdir()) / "companion-conversation-cache"))

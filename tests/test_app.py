@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fakes import FakeSpeaker
@@ -514,3 +515,20 @@ def test_an_offered_exercise_s_opening_lines_are_rendered_ahead_while_the_answer
         assert speaker.prepared[-1] == app.library.get(offers[0]).spoken_lines()
     finally:
         app.close()
+
+
+def test_a_copy_of_the_journal_asked_for_in_words_is_written_to_a_private_file(
+        app: Companion, clock: FakeClock, isolated_dirs: Path) -> None:
+    app.handle_text("could you export what i wrote? i'd like to show the doctor")
+    assert "nothing in your journal yet" in app.speaker.lines[-1]
+    run_while_typing(app, clock, "journal", {5.0: "The evenings are the worst part. I keep the telly on."})
+    app.handle_text("Could you export what I wrote last night? I think I would like to show the doctor.")
+    said = app.speaker.lines[-1]
+    [copy] = (isolated_dirs / "documents").glob("companion-journal-*.txt")
+    assert str(copy) in said and "1 entry" in said
+    assert copy.stat().st_mode & 0o777 == 0o600
+    text = copy.read_text(encoding="utf-8")
+    assert "The evenings are the worst part. I keep the telly on." in text
+    assert [e.text for e in app.store.journal()] == ["The evenings are the worst part. I keep the telly on."]
+    app.handle_text("can you save a copy of my journal")  # a second copy never replaces the first
+    assert len(list((isolated_dirs / "documents").glob("companion-journal-*.txt"))) == 2

@@ -53,7 +53,9 @@ _BARE_RATING = re.compile(r"\b(about|around|like|maybe|probably|feel like|feelin
                           r"( today| tonight| now| right now| at the moment| i guess| i think| ish| maybe| honestly)*$")
 _MAYBE_DO = re.compile(r"^(maybe|perhaps|i might|i could|i think i will|i will probably)( i will| i)? "
                        r"(send|call|text|message|write|ask|visit|invite|go|try|email|ring|phone|meet|join|check|talk)\b")
-_PLAN = re.compile(r"\b(i will|i ll|i am going to|going to|i think i will|maybe i|i plan to|i go|i can|i could)\b.*"
+# someone else's "is going to the vet friday" is not the person's plan
+_PLAN = re.compile(r"\b(i will|i ll|i am going to|(?<!\bis )(?<!\bs )(?<!\bwas )(?<!\bare )going to|i think i will|"
+                   r"maybe i|i plan to|i go|i can|i could)\b.*"
                    r"\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow|this week|next week|"
                    r"weekend|tonight)\b|\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow)\b.*"
                    r"\b(i|we) (go|will|ll|call|ask|try|visit)\b")

@@ -65,3 +65,11 @@ def models_dir() -> Path:
     if env:
         return Path(env)
     return checkout_models_dir() or data_dir() / "models"
+
+
+def exports_dir() -> Path:
+    """Where a copy asked for in conversation is written: the person's Documents folder (home if there is none)."""
+    if os.environ.get("COMPANION_EXPORT_DIR"):
+        return Path(os.environ["COMPANION_EXPORT_DIR"])
+    documents = Path(platformdirs.user_documents_dir())
+    return documents if documents.is_dir() else Path.home()

@@ -44,6 +44,7 @@ _ANSWER_WORDS: dict[str, str] = {str(k): str(v) for k, v in _RULES["answer_words
 _LONGEST_ANSWER = 6
 _REQUEST = re.compile(_RULES["request"])
 _NOT_REQUESTS = frozenset({"unknown", "yes", "no", "crisis"})
+_RETURNED = re.compile(r"(ok |okay |right |so )?(i am |im )?(back|back again|home|here again)")
 REQUEST_SHARE = 0.8  # a reading moved above the leader (a request, a cue, a feeling) must score this share of it
 _DECLINE = re.compile(_RULES["decline"])  # "i do not want to breathe": an offer turned down, not asked for
 _DECLINABLE = frozenset({"breathe", "ground", "self_compassion", "reframe", "journal", "connect",
@@ -323,6 +324,8 @@ class Router:
         if len(sentences) < 2:
             return intent, conf, key
         lead = _key(sentences[0])
+        if _RETURNED.fullmatch(lead):  # "back. lab was brutal": a return, not "resume" (no session is waiting)
+            return intent, conf, key
         owners = [o for o in self._t.exact.get(lead, ()) if o not in _NOT_REQUESTS]
         return (owners[0], _LEAD_CONFIDENCE, lead) if len(owners) == 1 else (intent, conf, key)
 
