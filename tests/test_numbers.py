@@ -44,3 +44,11 @@ def test_a_number_of_days_nights_seconds_or_times_is_no_count_of_minutes(text: s
 
 def test_a_bare_number_still_counts_minutes() -> None:
     assert numbers.minutes_in("breathe for ten") == 10
+
+
+@pytest.mark.parametrize(("text", "minutes"), [
+    ("give me a break from the notifications for a couple of hours", 120), ("snooze for a few hours", 180),
+    ("a couple of minutes", 2), ("for an hour", 60), ("couple of hours off please", 120),
+])
+def test_hours_said_in_words_are_minutes(text: str, minutes: int) -> None:
+    assert numbers.minutes_in(text) == minutes

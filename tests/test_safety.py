@@ -1160,3 +1160,26 @@ def test_a_character_s_jump_in_a_show_and_a_closed_bridge_are_not_flagged(text: 
 def test_the_person_s_own_jump_is_still_read_beside_a_show(text: str) -> None:
     found = safety.check(text)
     assert found is not None and found.level == safety.CRISIS, found
+
+
+# listening batch 7's ordinary sentences heard by Whisper: a scene in a drama, a device about to die, "on the edge"
+@pytest.mark.parametrize("text", [
+    "the suicide storyline in that soap was handled really well",
+    "the overdose scene on that show last night was hard to watch but brilliant",
+    "My film's about to die so I'll ring you back later",
+    "my tablet is about to die, talk later",
+    "I'm on the edge",
+])
+def test_listening_batch7_near_misses_are_not_flagged(text: str) -> None:
+    assert safety.check(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "the overdose scene in that show made me think i should do it too",
+    "i am on the edge now",
+    "i'm standing on the edge",
+    "i'm on the edge of the roof",
+])
+def test_listening_batch7_crisis_lines_near_them_still_get_the_full_reply(text: str) -> None:
+    found = safety.check(text)
+    assert found is not None and found.level == safety.CRISIS, found

@@ -81,6 +81,10 @@ def minutes_in(text: str, *, bare: bool = True) -> int | None:
         return 60
     if re.search(r"\bhalf (a|an) minute\b", joined):
         return 1
+    if re.search(r"\b(a couple of|a couple|couple of) hours?\b", joined):
+        return 120
+    if re.search(r"\b(a few|few) hours?\b", joined):
+        return 180
     if re.search(r"\b(a couple of|a couple|couple of) minutes?\b", joined):
         return 2
     if re.search(r"\b(a few|few) minutes?\b", joined):
