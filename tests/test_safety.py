@@ -1183,3 +1183,20 @@ def test_listening_batch7_near_misses_are_not_flagged(text: str) -> None:
 def test_listening_batch7_crisis_lines_near_them_still_get_the_full_reply(text: str) -> None:
     found = safety.check(text)
     assert found is not None and found.level == safety.CRISIS, found
+
+
+@pytest.mark.parametrize("text", [
+    "im dying here, please help, i took everything", "help me, i have taken them all",
+    "i took everything and now i feel weird",
+])
+def test_everything_taken_with_a_call_for_help_is_a_medical_emergency(text: str) -> None:
+    found = safety.check(text)
+    assert found is not None and found.level == safety.CRISIS and found.kind == "medical", found
+
+
+@pytest.mark.parametrize("text", [
+    "i took everything to the tip, help me", "help me, i took everything back to the shop and they refused",
+])
+def test_everything_taken_somewhere_is_not_an_overdose(text: str) -> None:
+    found = safety.check(text)
+    assert found is None or found.kind != "medical", found
