@@ -150,3 +150,19 @@ def test_a_loss_with_nothing_good_now_stays_grief(app: Companion, text: str) -> 
     reply = _said(app, text).lower()
     assert "sorry" in reply and "glad" not in reply, reply
     assert app.dialogue.read(text).news_turn is None
+
+
+@pytest.mark.parametrize(("said", "words"), [
+    ("Fair enough. Had to shoot four ewes this morning. Too far gone, couldn't get up.", ("stock", "shoot")),
+    ("third year of drought and the dams are empty", ("drought", "season")),
+    ("i missed my granddaughter's recital again, been on the road three weeks", ("missing", "away")),
+])
+def test_a_hard_season_on_the_land_and_a_missed_moment_at_home_are_met_in_their_own_words(
+        app: Companion, said: str, words: tuple[str, ...]) -> None:
+    reply = _said(app, said).lower()
+    assert any(w in reply for w in words), reply
+    assert not any(w in reply for w in ("congratulations", "wonderful", "great news")), reply
+
+
+def test_a_missed_bus_is_not_a_missed_moment(app: Companion) -> None:
+    assert "missing the moments" not in _said(app, "ugh i missed the bus again").lower()
