@@ -76,6 +76,15 @@ def test_her_in_a_step_is_the_person_just_talked_about() -> None:
     assert dialogue.read("ok I'll text her tomorrow").step == "text her tomorrow"  # long ago: left as said
 
 
+
+@pytest.mark.parametrize(("text", "step"), [
+    ("I have Ana's number. I will text her tomorrow to ask for coffee", "text Ana tomorrow to ask for coffee"),
+    ("Her name is Ana. I will text her tomorrow", "text Ana tomorrow"),
+    ("I got Tom's number and Ana's number. I'll text her tomorrow", "text her tomorrow"),  # two: left as said
+])
+def test_her_in_a_step_is_the_one_person_named_in_the_same_message(text: str, step: str) -> None:
+    assert Dialogue(Store.memory()).read(text).step == step
+
 # ---- keeping it ------------------------------------------------------------------------------------------------
 def test_a_firm_step_is_kept_at_once_and_said_so(app: Companion) -> None:
     reply = _said(app, "ok. ill call the gp tomorrow morning")

@@ -39,6 +39,9 @@ _TURNED_DOWN_ASK = re.compile(r"\b(do not|dont|please do not|never|no more|stop)
 # a name after a way of reaching someone, as written ("message Dave", "ring Emily"): who "him" or "her" is next
 _CONTACT_NAME = re.compile(r"\b(?:message|text|call|ring|email|e-mail|phone|telephone|tell|ask|see|visit|meet|contact)"
                            r" (?P<name>[A-Z][a-z]{2,})\b")
+# one person named in the message the step is said in: "I have Ana's number", "her name is Ana", "Ana from work"
+_NAMED_HERE = re.compile(r"\b(?P<name>[A-Z][a-z]{2,})(?:'s| s) (?:number|phone number|phone|email|address|details|"
+                         r"instagram|insta|whatsapp|snap)\b|\b(?i:her|his) name(?:'s| is) (?P<name2>[A-Z][a-z]{2,})\b")
 _QUESTION = re.compile(r"^(what|how|why|where|when|who|which) (is|are|do|does|did|can|could|should|would|will|was|"
                        r"were|about|if|time|happens|kind|sort|way)\b"
                        r"|^(can|could|should|would|do|does|did|will|am|have|has) (i|you|we|it|this|that|there|"
@@ -373,15 +376,22 @@ class Dialogue:
                 kind = "hedged"
             elif kind == "firm" and re.search(r"\b(maybe|perhaps|probably)\b", key):
                 kind = "tentative"
-            return kind, self._named(step)
+            return kind, self._named(step, text)
         return None, ""
 
-    def _named(self, step: str) -> str:
-        """"text her tomorrow" → "text my sister tomorrow" when the person talked about just before fits."""
+    def _named(self, step: str, text: str = "") -> str:
+        """"text her tomorrow" → "text my sister tomorrow" when the person talked about just before fits, or
+        "text Ana tomorrow" when the same message names one person ("I have Ana's number. I will text her…")."""
         with self._lock:
             people = [(w, said) for w, t, said in reversed(self._people) if self.turn - t <= 3]
         m = re.match(r"^(\S+(?: to| up with| round to)?) (her|him)\b", step, re.IGNORECASE)
-        if not m or not people:
+        if not m:
+            return step
+        here = {n.group("name") or n.group("name2") for n in _NAMED_HERE.finditer(text)}
+        here -= {w.title() for w in _NOT_A_NAME}
+        if len(here) == 1:
+            return f"{m.group(1)} {here.pop()}{step[m.end():]}"
+        if not people:
             return step
         fits = self.data["small_step"][m.group(2).lower()]
         # the newest person who fits: one named ("my friend maya" → Maya), one of the family words that fits "her" or
