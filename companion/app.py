@@ -774,12 +774,13 @@ class Companion:
             self._expect = None  # "ok fine, we can try the thought thing" after breathing was offered: that one
             return False
         choice = self.dialogue.offered_choice(said.key, expect.offers)
+        # "the breathing one ok but not the holding your breath stuff": chosen, with a wish (not a story, not a no)
+        chosen_but = bool(choice) and bool(_BUT_NOT.search(said.key))
         if choice and len(said.key.split()) > _LONG_ANSWER and result.intent != "yes" \
-                and not self.dialogue.asked_in_words(said.key) and not _BUT_NOT.search(said.key):
+                and not self.dialogue.asked_in_words(said.key) and not chosen_but:
             choice = None  # "always someone is calling me…": a story naming a word of the offer chooses nothing
-        refused = result.intent == "no" or said.refusal or (said.refusal_lead and result.intent != "feeling")
-        if choice and refused and _BUT_NOT.search(said.key):
-            refused = False  # "the breathing one ok but not the holding your breath stuff": chosen, with a wish
+        refused = not chosen_but and (result.intent == "no" or said.refusal
+                                      or (said.refusal_lead and result.intent != "feeling"))
         if result.intent == "repeat" and re.search(r"\b(say|said) (that|it)\b", said.key):
             self.say(self.dialogue.last_line)  # "say that again": the question again, still waiting
             return True

@@ -387,8 +387,8 @@ class Dialogue:
         m = re.match(r"^(\S+(?: to| up with| round to)?) (her|him)\b", step, re.IGNORECASE)
         if not m:
             return step
-        here = {n.group("name") or n.group("name2") for n in _NAMED_HERE.finditer(text)}
-        here -= {w.title() for w in _NOT_A_NAME}
+        here = {name for n in _NAMED_HERE.finditer(text)
+                if (name := n.group("name") or n.group("name2")).lower() not in _NOT_A_NAME}
         if len(here) == 1:
             return f"{m.group(1)} {here.pop()}{step[m.end():]}"
         if not people:

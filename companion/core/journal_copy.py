@@ -23,11 +23,11 @@ def render(entries: Sequence[JournalEntry]) -> str:
     return "\n".join(parts)
 
 
-def write(entries: Sequence[JournalEntry], folder: Path, now: datetime | None = None) -> Path:
+def write(entries: Sequence[JournalEntry], folder: Path) -> Path:
     """Writes the copy into `folder` as companion-journal-YYYY-MM-DD.txt (a number added when that exists) and
     returns its path; raises OSError when the folder cannot be written."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"companion-journal-{(now or datetime.now()).astimezone().strftime('%Y-%m-%d')}"
+    stem = f"companion-journal-{datetime.now().astimezone():%Y-%m-%d}"
     for n in range(1, 100):
         path = folder / (f"{stem}.txt" if n == 1 else f"{stem}-{n}.txt")
         try:
