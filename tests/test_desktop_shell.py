@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from helpers import need, run_cli, start_xvfb
+from helpers import need, run_cli, start_tray_host, start_xvfb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -313,6 +313,13 @@ def driver_main(argv: list[str]) -> int:
     p.add_argument("--no-pacer", action="store_true")
     p.add_argument("--no-tray", action="store_true")
     args = p.parse_args(argv)
+    import logging  # the tray's docking steps in the output: a failed docking test then shows where it stopped
+
+    dock_log = logging.getLogger("companion.desktop.tray")
+    dock_log.setLevel(logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(relativeCreated)6.0f ms tray: %(message)s"))
+    dock_log.addHandler(handler)
 
     def make_app() -> Any:
         if os.environ.get("COMPANION_TEST_REAL_APP") == "1":
@@ -505,9 +512,15 @@ def bare_display() -> Any:
 @pytest.mark.real
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-def test_no_tray_host_says_so_and_the_hotkey_still_works(bare_display: str, tmp_path: Path) -> None:
-    need("xdotool", "dbus-run-session")
+def test_no_tray_host_says_so_the_hotkey_works_and_a_late_panel_gets_the_icon(bare_display: str,
+                                                                               tmp_path: Path) -> None:
+    """At login the companion can start before the panel: it says so, works meanwhile, and docks once the
+    panel's tray is up."""
+    need("xdotool", "dbus-run-session", "import", "trayer")
+    from companion.desktop.icons import STATE_COLOURS
+
     run = DesktopRun(tmp_path, env={**real_app_env(), "DISPLAY": bare_display}, args=("--no-pacer",))
+    host = None
     try:
         status = run.started()
         assert status["tray"] == "unavailable"
@@ -516,9 +529,25 @@ def test_no_tray_host_says_so_and_the_hotkey_still_works(bare_display: str, tmp_
         subprocess.run(["xdotool", "key", "ctrl+alt+b"], check=True, timeout=20,
                        env=dict(os.environ, DISPLAY=bare_display))
         assert wait_for(lambda: run.events("start")), run.output
+        host = start_tray_host(bare_display)
+        assert wait_for(lambda: "A system tray is here now" in run.output, timeout=20), run.output
+
+        def icon_in_the_strip() -> bool:  # trayer sits top right on this 640x480 screen
+            shot = tmp_path / "late.png"
+            subprocess.run(["import", "-window", "root", str(shot)], check=True, timeout=20,
+                           env=dict(os.environ, DISPLAY=bare_display))
+            from PIL import Image
+
+            img = Image.open(shot).convert("RGB")  # the hotkey's session is on: the icon in that state's look
+            return count_colour(img, STATE_COLOURS["session"], (400, 0, 640, 32), 20) > 100
+
+        assert wait_for(icon_in_the_strip, timeout=20), run.output
         assert "Traceback" not in run.output
     finally:
         assert run.close() == 0, run.output
+        if host is not None:
+            host.terminate()
+            host.wait(5)
 
 
 @pytest.mark.real

@@ -180,6 +180,59 @@ def test_a_missed_dock_request_is_sent_again_until_the_icon_is_taken_in(monkeypa
     assert tray._icon.requests == 5  # gives up after its tries, having asked each time
 
 
+class _LetGo(_MissedDock):
+    """An icon a tray host takes in at once, lets go of after `held` looks, then takes in again when asked."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__(taken_at=1)
+        self.held = held
+
+    def embedded(self) -> bool | None:
+        self.held -= 1
+        return self.held > 0 or self.requests > 1
+
+
+def test_an_icon_the_tray_host_lets_go_of_is_asked_for_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    tray = Tray(lambda _name: None, backend=BackendChoice("xorg", False))
+    monkeypatch.setattr(tray, "embedded", lambda: tray._icon.embedded())
+    tray._icon = icon = _LetGo(held=3)
+    watcher = threading.Thread(target=tray._keep_docked, kwargs={"every": 0.01})
+    watcher.start()
+    assert wait_for(lambda: icon.requests == 2, timeout=5)  # asked once more, after being let go
+    tray.stop()  # stopping ends the watch
+    watcher.join(5)
+    assert not watcher.is_alive() and icon.requests == 2  # held again: not asked a third time
+
+
+_COUNT_DOCK_REQUESTS = """
+import sys, time
+from pystray import _xorg
+sent = []
+dock = _xorg.Icon._dock_window
+_xorg.Icon._dock_window = lambda self: (sent.append(1), dock(self))[1]
+from companion.desktop.tray import BackendChoice, Tray
+tray = Tray(lambda _name: None, backend=BackendChoice("xorg", False))
+tray.start()
+deadline = time.monotonic() + 20
+while not tray.embedded() and time.monotonic() < deadline:
+    time.sleep(0.05)
+time.sleep(0.5)
+print(len(sent), tray.embedded())
+tray.stop()
+"""
+
+
+@pytest.mark.real
+@pytest.mark.timeout(60)
+def test_the_xorg_icon_asks_the_tray_host_once(xdisplay: str) -> None:
+    """Two dock requests in a row (pystray's own first show) can make a busy host drop the icon: one is sent."""
+    out = subprocess.run([sys.executable, "-c", _COUNT_DOCK_REQUESTS], capture_output=True, text=True, timeout=50,
+                         env=dict(os.environ, PYSTRAY_BACKEND="xorg"))
+    assert out.stdout.split() == ["1", "True"], out.stdout + out.stderr
+
+
 def test_each_state_has_its_own_look() -> None:
     assert icon_state("idle", checkins_off=True) == "checkins_off"
     assert icon_state("session", checkins_off=True) == "session"
@@ -370,9 +423,9 @@ def test_without_dbus_the_icon_docks_and_the_missing_menu_is_explained(xdisplay:
                      unset=("DBUS_SESSION_BUS_ADDRESS", "PYSTRAY_BACKEND"))
     try:
         status = run.started()
-        assert status["tray"] == "icon-only"
+        assert status["tray"] == "icon-only", run.output
         assert "no menu here" in run.output and "D-Bus" in run.output
-        assert _docked(tmp_path / "xorg.png", "idle"), "icon not docked"
+        assert _docked(tmp_path / "xorg.png", "idle"), f"icon not docked: {run.output}"
         assert status["hotkey"] == "on"
     finally:
         assert run.close() == 0, run.output

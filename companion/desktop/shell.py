@@ -459,12 +459,29 @@ class DesktopShell:
             self.open_checkin()
 
     def _start_tray(self) -> None:
-        from companion.desktop.tray import Tray, choose_backend, tray_host_present
+        from companion.desktop.tray import tray_host_present
 
         if not tray_host_present():
             self.status.tray = "unavailable"
             self._say_once(message("no_tray_host"))
+            # at login the companion can start before the panel: the icon goes in when a tray host appears
+            threading.Thread(target=self._wait_for_tray_host, name="tray-host-wait", daemon=True).start()
             return
+        self._open_tray()
+
+    def _wait_for_tray_host(self, every: float = 2.0) -> None:
+        from companion.desktop.tray import tray_host_present
+
+        while not self._quit.wait(every):
+            if tray_host_present():
+                self._open_tray()
+                if self.tray is not None:
+                    self._notice(message("tray_host_arrived"))
+                return
+
+    def _open_tray(self) -> None:
+        from companion.desktop.tray import Tray, choose_backend
+
         backend = choose_backend()
         tray = Tray(self.action, backend=backend, state=self.menu_state())
         try:
@@ -472,6 +489,9 @@ class DesktopShell:
         except Exception as exc:  # whatever the backend raises, the hotkey and window keep working
             self.status.tray = "unavailable"
             self._say_once(message("tray_failed", reason=str(exc)))
+            return
+        if self._quit.is_set():  # quit while a late tray host was coming up
+            tray.stop()
             return
         self.tray = tray
         self._mark("tray_visible")

@@ -195,6 +195,7 @@ class Tray:
         self._icon: Any = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._stopping = threading.Event()
 
     def _item(self, pystray: Any, entry: MenuEntry) -> Any:
         if entry.label == "-":
@@ -241,16 +242,22 @@ class Tray:
                                   self.build_menu(pystray))
 
         def setup(icon: Any) -> None:
+            if hasattr(icon, "_assert_docked"):
+                # pystray's xorg backend, showing an icon not drawn yet, sends the dock request twice in a row
+                # (once to draw, once to show); a busy tray host that takes both can drop the icon. Asked once,
+                # the icon is drawn when the host first shows it.
+                icon._icon_valid = True
             icon.visible = True
             self._ready.set()
             icon.title = tooltip(self.state)
             self._hover_text(icon.title)
 
         self._thread = threading.Thread(target=self._run, args=(setup,), name="tray", daemon=True)
+        self._stopping.clear()
         self._thread.start()
         if not self._ready.wait(timeout):
             raise RuntimeError(f"the tray icon did not appear within {timeout:g} s")
-        threading.Thread(target=self._ensure_docked, name="tray-dock", daemon=True).start()
+        threading.Thread(target=self._keep_docked, name="tray-dock", daemon=True).start()
 
     def embedded(self) -> bool | None:
         """Whether the tray host has taken the icon in (None: cannot tell with this backend, or not right now)."""
@@ -280,26 +287,53 @@ class Tray:
         return icon is not None and (getattr(icon, "_status_icon", None) is not None
                                      or getattr(icon, "_window", None) is not None)
 
-    def _ensure_docked(self, wait: float = 2.0, tries: int = 6) -> None:
+    def _ensure_docked(self, wait: float = 2.0, tries: int = 6) -> bool:
         """A busy tray host can miss the one dock request a backend sends, and pystray never sends it again: ask
         again until the icon is taken in. A moment when the X server cannot be asked is not an answer: keep
-        looking (waits grow 2, 3, 4.5 … s, about 40 s in all)."""
+        looking (waits grow 2, 3, 4.5 … s, about 40 s in all). True once the icon is in."""
         if not self._can_tell_embedded():
-            return
+            return False
+        started = time.monotonic()
         for _ in range(tries):
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                if self._icon is None or self.embedded():
-                    return
+                if self._icon is None:
+                    return False
+                if self.embedded():
+                    log.info("the tray host took the icon in (%.1f s)", time.monotonic() - started)
+                    return True
                 time.sleep(0.1)
-            icon = self._icon
-            if icon is None:
-                return
-            log.info("the tray host has not taken the icon in yet; asking again")
-            icon.visible = False
-            icon.visible = True
+            if not self._ask_again():
+                return False
+            log.info("the tray host has not taken the icon in yet; asked again")
             wait *= 1.5
         log.warning("the tray host did not take the icon in")
+        return False
+
+    def _ask_again(self) -> bool:
+        icon = self._icon
+        if icon is None:
+            return False
+        icon.visible = False
+        icon.visible = True
+        return True
+
+    def _keep_docked(self, every: float = 5.0) -> None:
+        """Docks the icon, then looks now and then whether the tray host still holds it: a panel that restarts,
+        or a host that drops an icon, would otherwise leave the person without one. Asked again when let go;
+        a host that never takes it in is not asked forever. (GTK's status icon finds a new host by itself.)"""
+        while self._ensure_docked():
+            if getattr(self._icon, "_window", None) is None:
+                return
+            while not self._stopping.wait(every):
+                if self._icon is None:
+                    return
+                if self.embedded() is False:
+                    log.info("the tray host let the icon go; asking again")
+                    self._ask_again()
+                    break
+            else:
+                return
 
     def _run(self, setup: Callable[[Any], None]) -> None:
         try:
@@ -386,6 +420,7 @@ class Tray:
         return self.state.look
 
     def stop(self) -> None:
+        self._stopping.set()
         icon, self._icon = self._icon, None
         if icon is None:
             return
