@@ -1117,6 +1117,9 @@ def test_round18_concepts_are_caught_in_new_words_with_the_full_reply(text: str,
     "i cut myself at school, i'm 31 now and haven't since",
     "sometimes i think about how far i've come",
     "I've decided, Sunday is the day I start running.",
+    "the delivery guy is outside my flat and won't leave until I sign",
+    "there's a dpd driver at the door who won't go till i come down and sign for it",
+    "this is the last time I use this app, it's rubbish",
 ])
 def test_round18_near_misses_are_not_flagged(text: str) -> None:
     assert safety.check(text) is None
