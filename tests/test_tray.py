@@ -24,7 +24,15 @@ from test_desktop_shell import (
 
 from companion.desktop import texts
 from companion.desktop.icons import STATE_COLOURS, draw_icon, icon_state
-from companion.desktop.tray import BackendChoice, MenuState, Tray, choose_backend, menu_actions, tooltip
+from companion.desktop.tray import (
+    BackendChoice,
+    MenuState,
+    Tray,
+    choose_backend,
+    menu_actions,
+    tooltip,
+    tray_host_present,
+)
 
 TRAY_STRIP = (560, 0, 800, 32)  # trayer sits top right on the 800x600 test screen
 
@@ -204,6 +212,12 @@ def test_an_icon_the_tray_host_lets_go_of_is_asked_for_again(monkeypatch: pytest
     tray.stop()  # stopping ends the watch
     watcher.join(5)
     assert not watcher.is_alive() and icon.requests == 2  # held again: not asked a third time
+
+
+@pytest.mark.real
+def test_a_tray_host_is_seen_and_a_display_that_cannot_be_reached_has_none(xdisplay: str) -> None:
+    assert tray_host_present(xdisplay)
+    assert not tray_host_present(":987", tries=2)  # no such display: asked twice, then no
 
 
 _COUNT_DOCK_REQUESTS = """

@@ -59,16 +59,21 @@ def choose_backend(environ: os._Environ[str] | dict[str, str] | None = None) -> 
     return BackendChoice("gtk", True)
 
 
-def tray_host_present(display_name: str | None = None) -> bool:
-    """True when an XEmbed system tray (a panel notification area) owns _NET_SYSTEM_TRAY_S<screen>."""
+def tray_host_present(display_name: str | None = None, tries: int = 3) -> bool:
+    """True when an XEmbed system tray (a panel notification area) owns _NET_SYSTEM_TRAY_S<screen>. A busy X
+    server that refuses a connection for a moment is asked again (`tries` times, 0.5 s apart)."""
     try:
         from Xlib import display as xdisplay
     except ImportError:
         return True  # cannot tell; let pystray try
-    try:
-        d = xdisplay.Display(display_name)
-    except Exception:
-        return False
+    for attempt in range(tries):
+        try:
+            d = xdisplay.Display(display_name)
+            break
+        except Exception:
+            if attempt == tries - 1:
+                return False
+            time.sleep(0.5)
     try:
         atom = d.intern_atom(f"_NET_SYSTEM_TRAY_S{d.get_default_screen()}")
         return bool(d.get_selection_owner(atom))
