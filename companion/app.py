@@ -30,6 +30,7 @@ from companion.core.safety import (
     CHECK,
     CRISIS,
     DANGER,
+    MEDICAL,
     SELF,
     check_patterns,
     crisis_reply,
@@ -86,6 +87,25 @@ _WHAT_IS = re.compile(r"\b(what is|whats|what s|how does|how do you do|explain|t
 _ASKED_OF_ME = re.compile(r"\b(help me|can we|could we|can you|could you|let us|lets|please|pls|guide me|walk me|"
                           r"show me|take me)\b")
 BARE_NO = frozenset({"no", "nope", "no thanks", "no thank you", "not really"})
+# a sentence that only acknowledges ("ok.", "good.", "well.") before the message itself
+_ACK_ONLY = re.compile(r"^(ok|okay|k|good|well|right|alright|so|hmm|hm|um|erm|yeah|yes|fine|oh|anyway|okay so|ok so|"
+                       r"well then|right then)$")
+# help called or on its way, said soon after the medical or danger reply
+_HELP_COMING = re.compile(
+    r"\b(called|rang|phoned|rung|pressed|pulled|dialled|dialed|texted) (for )?(an |the |my |our )?(ambulance|999|911|"
+    r"000|112|111|pendant|alarm|cord|warden|police|paramedics|doctor|neighbour|neighbor|help)\b|\b(ambulance|"
+    r"paramedics|police|warden|help|doctor|neighbour|neighbor)( is| are| s)? (coming|on (the|its|their|his|her) way|"
+    r"here|here now|nearly here)\b")
+# asked whether an exercise is required ("do i have to do a breathing thing now or smth"): nothing is
+_MUST_I = re.compile(r"\b(do|must) (i|we) (really |actually )?(have to|need to|gotta|got to)\b|\b(am i|are we) "
+                     r"(supposed|meant|expected|required) to\b")
+# how to keep a journal here, asked ("how do i write my feelings down in you?"): the journal opens
+_HOW_TO_WRITE = re.compile(r"\bhow (do|can|would|should) i (write|type|put|keep|save|jot) (\w+ ){0,3}(down|in you|"
+                           r"in here|into you|here|a journal|a diary)\b")
+# one line given to be written down ('ok fine write ONE thing down. just this: "Sunday: ask Ola…"'): kept as it is
+_WRITE_THIS = re.compile(r"\b((write|jot|note|put|save)( (one|1|a|this|that|it|something|the|these)( \w+)?)? down|"
+                         r"(save|note|write|keep) (this|that|these words))\b[^:\"“]{0,25}(:\s*|\s[\"“])(?P<line>.+)$",
+                         re.IGNORECASE)
 # writing said to be over ("that's enough writing for now", "i'm done writing"): the journal closes, the entry kept
 # "done" said just after an exercise ended (not "i am done" with anything more: the guard reads those)
 _DONE = re.compile(r"^(okay |ok |right |alright |so |yes )*(all )?(done|finished|did it|i did it|that is it|"
@@ -95,10 +115,20 @@ _DONE = re.compile(r"^(okay |ok |right |alright |so |yes )*(all )?(done|finished
 _PAUSE_CHECKINS = re.compile(
     r"\b(stop|pause|mute|skip|hold off( on)?|turn off|switch off|silence|cancel|no more|not (send|sending)|quit|"
     r"(stop|quit) (popping|sending|bugging me with|showing)( up)?|"
-    r"do not (send|ask)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
+    r"do not (send|ask|do)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
     r"(reminders?|check ?ins?|(your|these|those|the|morning|evening|daily) (notifications?|nudges?|pop ?ups?))\b"
     r"(?! (from|on|of|about|for my|in)\b)")
 _SOME = {"a": 1, "a couple of": 2, "a couple": 2, "couple of": 2, "a few": 3, "few": 3, "several": 4}
+
+
+_HELP_WORDS = re.compile(r"\b(therap\w*|counsel\w*|professional\w*|psycholog\w*|psychiatr\w*|doctor|gp|help|support|"
+                         r"someone to talk to|appointment|referral|nhs|samaritans|helpline)\b")
+
+
+def _asks_about_help(text: str) -> bool:
+    """A question in `text` (a sentence ending in "?", or the whole of it when none does) about getting help."""
+    asked = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.rstrip().endswith("?")] or [text]
+    return any(_HELP_WORDS.search(normalize(x)) for x in asked)
 
 
 def _pause_for(key: str) -> int | None:
@@ -192,6 +222,7 @@ class Companion:
         # for CHECK_QUIET_S (patterns, plans, means and danger still answer), without "you said you were safe"
         self._asked_quiet_until = float("-inf")
         self._crisis_at = float("-inf")  # the last crisis reply or gentle check: a goodbye soon after keeps the line
+        self._crisis_kind = SELF  # what the last one was about
         self._expect: _Expectation | None = None
         self._last_exercise: tuple[str, int] | None = None  # the exercise that ended last, and the turn it did
         self._greeted_turn: int | None = None  # the turn the conversation's opening line was said at (once a run)
@@ -542,6 +573,7 @@ class Companion:
         self._asked_quiet_until = float("-inf")
         reply = crisis_reply(self.region, level, kind, earlier_safe=earlier_safe and found is not None)
         self._crisis_at = self.clock.now()
+        self._crisis_kind = kind
         self.bus.emit(Event("crisis", self.clock.now(), data={"region": self.region, "level": level, "kind": kind}))
         self.say(reply)
         if reply_asks(level, kind):
@@ -716,8 +748,8 @@ class Companion:
                 follow = self.router.route(rest, learned=False)
                 if follow.intent == "crisis":
                     self._on_crisis(rest, source)
-                else:
-                    self._converse(follow, source)
+                elif answer not in ("not_safe", "for_now") or self._asks_or_plans(follow):
+                    self._converse(follow, source)  # still at risk: the rest is heard only when it asks for something
             elif answer == "safe":
                 self._offer(("coherent",))
             elif answer == "unclear" and self._asks_or_plans(result):
@@ -854,7 +886,8 @@ class Companion:
         intent = result.intent
         lead, rest = self._after_social_lead(result.text)
         if rest:  # "Good evening. I dropped the children back…": a short hello, then what they came to say
-            self.say(self.dialogue.line("lead_ack.thanks") if lead == "thanks" else f"{lead.capitalize()}.")
+            if lead != "ack":
+                self.say(self.dialogue.line("lead_ack.thanks") if lead == "thanks" else f"{lead.capitalize()}.")
             self._converse(self._route(rest), source)
             return
         if self._converse_first(said, result, source) or self._social(said, result):
@@ -878,6 +911,18 @@ class Companion:
                 self._expect = _Expectation("rating", pending=str(n))
                 self.say(self.dialogue.line("bare_rating.ask", n=n))
                 return
+        if self._crisis_kind in (MEDICAL, DANGER) and self.clock.now() - self._crisis_at < DANGER_FOLLOW_S \
+                and _HELP_COMING.search(said.key):
+            self.say(self.dialogue.line("help_coming"))  # "I have pressed my pendant. The warden is coming."
+            return
+        if _MUST_I.search(said.key) and (_NAMES_EXERCISE.search(said.key) or intent in START_INTENTS):
+            self.say(self.dialogue.line("no_obligation"))  # asked whether one is required: never started
+            return
+        if said.question and _HOW_TO_WRITE.search(said.key):
+            self.start_exercise("journal")
+            return
+        if self._keep_given_line(result.text):
+            return
         tried = self.dialogue.tried_exercise(said.key) if not said.question else None
         if tried and not self.dialogue.negated(said.key):  # "ok fine we can try the thought thing": started
             if tried == "breathe":
@@ -935,13 +980,18 @@ class Companion:
         """("thanks" or the hello said, what follows) when a first sentence is only a thank-you or a "good evening"
         and what follows says something of its own (five words or more, not a goodbye); ("", "") otherwise."""
         parts = [p for p in re.split(r"(?<=[.!?;])\s+", text.strip()) if p.strip()]
+        acks = 0  # "Good. Well. Today Derek didn't know who I was…": a bare "ok." or "good." only opens the message
+        while acks < len(parts) - 1 and _ACK_ONLY.match(normalize(parts[acks])):
+            acks += 1
+        if acks and len(normalize(" ".join(parts[acks:])).split()) >= 5:
+            return "ack", " ".join(parts[acks:])
         lead = self.dialogue.social_of(parts[0]) if len(parts) >= 2 else None
         hello = re.match(r"(?:hello |hi |hey )?(good (morning|afternoon|evening|day))\b", normalize(parts[0])) \
             if lead == "greeting" else None
         if hello:
             lead = hello.group(1)  # said back ("Good evening."); a plain "hey." leads into the rest as before
-        elif lead != "thanks":
-            return "", ""
+        elif lead != "thanks" or self.dialogue.read_refusal(text):
+            return "", ""  # "I don't want any exercises, thank you. I'm not one for…" is a no, not a thank-you
         rest = " ".join(parts[1:])
         if len(normalize(rest).split()) < 5 or self.dialogue.social_of(rest) in ("farewell", "farewell_night"):
             return "", ""
@@ -1050,6 +1100,13 @@ class Companion:
         if kind in ("thanks", "apology", "dont_know", "whatever") and not leads \
                 and (said.topic or said.rating is not None):
             return False
+        if kind == "saved_check":  # "did that save?": yes only when a journal entry was kept in the last hour
+            try:
+                recent = self.store.journal_since(3600)
+            except Exception:
+                recent = []
+            self.say(self.dialogue.line("social.saved_check.replies" if recent else "social.saved_check.nothing"))
+            return True
         if kind == "export":  # "could you export what i wrote last night?": a readable copy, written here
             self._expect = None
             self.say(self._journal_copy())
@@ -1063,6 +1120,10 @@ class Companion:
             if step and len(step.group("step").split()) >= 2:
                 self._expect = _Expectation("save_step", pending=step.group("step"))
                 self.say(self.dialogue.social_reply(kind, said.key))
+                return True
+            waiting = self.dialogue.waiting_step() if re.search(r"\b(ask|check( in)? with) me\b", said.key) else None
+            if waiting:  # "can you ask me tomorrow if we actually called them": the step kept is what is asked about
+                self.say(self.dialogue.line("ask_me_later", step=waiting))
                 return True
             kind = "cant_do"
         # "what should i do?", "is there any help?": about the topic of the last turns, when it has an answer
@@ -1142,13 +1203,32 @@ class Companion:
         if lines:
             prepare(lines)
 
+    def _keep_given_line(self, text: str) -> bool:
+        """A line given to be written down, after a colon or in quotes, is kept in the journal as it is."""
+        m = _WRITE_THIS.search(text)
+        line = m.group("line").strip().strip('"“”').strip() if m else ""
+        if len(line.split()) < 3:
+            return False
+        try:
+            self.store.add_journal(line, None)
+        except Exception:
+            log.exception("could not keep a journal entry")
+            self.say(self.dialogue.line("journal_line_failed"))
+            return True
+        self.say(self.dialogue.line("journal_line_kept", line=line))
+        return True
+
     def _is_request(self, said: Said, intent: str, confidence: float) -> bool:
         if said.no_words:
             return False
         if intent == "professional_help" and not said.refusal_lead:  # "where do i get therapy?": ways to find one
-            asked = said.question or self.dialogue.asked_in_words(said.key) or len(said.key.split()) <= 5 \
+            # a question about something else ("we called them. … my supervisor apologised??") asks for nothing here
+            question = said.question and _asks_about_help(self.dialogue.current_text)
+            if said.question and not question:
+                return False
+            asked = question or self.dialogue.asked_in_words(said.key) or len(said.key.split()) <= 5 \
                 or confidence >= 0.9  # "the doctor said the baby is healthy" is news, not a request
-            return said.question or (asked and not self.dialogue.negated(said.key))
+            return question or (asked and not self.dialogue.negated(said.key))
         if intent == "reframe":
             return bool(_REFRAME_REQUEST.search(said.key))
         if self._asked_in_own_sentence(intent):

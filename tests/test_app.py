@@ -532,3 +532,61 @@ def test_a_copy_of_the_journal_asked_for_in_words_is_written_to_a_private_file(
     assert [e.text for e in app.store.journal()] == ["The evenings are the worst part. I keep the telly on."]
     app.handle_text("can you save a copy of my journal")  # a second copy never replaces the first
     assert len(list((isolated_dirs / "documents").glob("companion-journal-*.txt"))) == 2
+
+
+# conversation batch 10's concepts, said in other words than the batch's (written by the lead)
+def test_asked_whether_an_exercise_is_required_nothing_starts(app: Companion) -> None:
+    app.handle_text("am i supposed to do the breathing exercise now?")
+    assert not app.session_running and not app.store.sessions()
+    assert "optional" in app.speaker.lines[-1] or "don't have to" in app.speaker.lines[-1] \
+        or "not at all" in app.speaker.lines[-1].lower()
+
+
+def test_a_line_given_to_write_down_is_kept_as_it_is(app: Companion) -> None:
+    app.handle_text('alright, write this down for me: "call the dentist before friday, no excuses"')
+    assert [e.text for e in app.store.journal()] == ["call the dentist before friday, no excuses"]
+    assert "call the dentist before friday" in app.speaker.lines[-1]
+    app.handle_text("i wrote it down: the day was long")  # a report, not a line given to keep
+    assert len(app.store.journal()) == 1
+
+
+def test_did_that_save_is_answered_from_the_journal(app: Companion, clock: FakeClock) -> None:
+    app.handle_text("has it been saved?")
+    assert "don't see" in app.speaker.lines[-1]
+    run_while_typing(app, clock, "journal", {5.0: "The rain on the conservatory roof sounded like applause."})
+    app.handle_text("did that get saved? i'd be gutted to lose it")
+    assert "saved in your journal" in app.speaker.lines[-1] or "kept in your journal" in app.speaker.lines[-1]
+
+
+def test_check_ins_turned_down_at_a_time_of_day_are_paused(app: Companion) -> None:
+    paused: list[int | None] = []
+    app.snooze_handler = paused.append
+    app.handle_text("please don't do check ins at dinner time, could you stop them for a bit")
+    assert paused and not app.session_running
+
+
+def test_help_said_to_be_coming_after_the_medical_reply_is_met_with_reassurance(app: Companion,
+                                                                               events: Recorder) -> None:
+    app.handle_text("my dad has collapsed and isn't breathing properly")
+    assert events.kinds("crisis")
+    app.handle_text("ok i've called an ambulance, they're on the way")
+    said = app.speaker.lines[-1]
+    assert "right thing" in said or "well done" in said.lower() or "stay" in said.lower()
+    assert len(events.kinds("crisis")) == 1  # not the emergency reply again
+
+
+def test_the_rest_of_an_answer_still_at_risk_is_not_met_with_good_news(app: Companion) -> None:
+    app.handle_text("i want to die")
+    app.handle_text("i'm not going to do anything right now. i just wanted someone to know")
+    assert not any(w in app.speaker.lines[-1].lower() for w in ("wonderful", "lovely", "great news"))
+
+
+def test_a_no_to_exercises_with_thanks_is_a_no_not_a_thank_you(app: Companion) -> None:
+    app.handle_text("no exercises thanks, i'm not really into that kind of thing.")
+    assert "welcome" not in " ".join(app.speaker.lines[-2:]).lower()
+    assert not app.session_running
+
+
+def test_a_question_about_something_else_does_not_start_professional_help(app: Companion) -> None:
+    app.handle_text("we rang the counselling place. seeing them on tuesday. also my sister phoned, can you believe it?")
+    assert not app.session_running and not app.store.sessions()

@@ -547,9 +547,14 @@ def test_round12_ordinary_lines_are_not_flagged(name: str) -> None:
     ("my girlfriend said tonight is the night and she is at the bridge", "other"),
 ])
 def test_the_learned_reading_knows_danger_medical_and_someone_else_as_their_own_kinds(text: str, kind: str) -> None:
+    """Its reply is its kind's own gentle check: the number first, what to do, and room to say it was misread
+    (since conversation batch 10; before, the full reply of the kind, which told "she's not wrong" it was a
+    medical emergency)."""
     m = safety.check_learned(text)  # the learned reading alone (the patterns may catch these too)
     assert m is not None and m.kind == kind and m.level == safety.CHECK, (text, m)
-    assert safety.crisis_reply("GB", m.level, m.kind) == safety.crisis_reply("GB", safety.CRISIS, kind)
+    reply = safety.crisis_reply("GB", m.level, m.kind)
+    assert reply.index("999") < 80 and "misread" in reply
+    assert {"danger": "0808 2000 247", "medical": "NHS 111", "other": "stay with them"}[kind] in reply
 
 
 def test_the_learned_reading_reads_other_kinds_only_in_sentences_of_a_few_words() -> None:

@@ -30,7 +30,7 @@ REGIONS = sorted(EMERGENCY)
 @pytest.mark.parametrize(("level", "kind"), [
     (safety.CRISIS, safety.SELF), (safety.CHECK, safety.SELF), (safety.CRISIS, safety.METHOD),
     (safety.CRISIS, safety.DANGER), (safety.CRISIS, safety.MEDICAL), (safety.CRISIS, safety.OTHER),
-    (safety.CHECK, safety.OTHER),
+    (safety.CHECK, safety.OTHER), (safety.CHECK, safety.DANGER), (safety.CHECK, safety.MEDICAL),
 ])
 def test_every_crisis_reply_names_the_regions_emergency_number(region: str, level: str, kind: str) -> None:
     text = safety.crisis_reply(region, level, kind)
@@ -84,6 +84,18 @@ def test_someone_elses_danger_says_what_to_do_for_them_not_are_you_safe(region: 
     assert "stay with them" in text and EMERGENCY[region] in text
     assert "worried about someone" in text
     assert "are you safe" not in text.lower() and not safety.reply_asks(kind=safety.OTHER)
+
+
+@pytest.mark.parametrize("kind", [safety.DANGER, safety.MEDICAL, safety.OTHER])
+def test_the_learned_reading_alone_gives_the_number_first_and_room_to_say_it_was_misread(kind: str) -> None:
+    """A gentle check of danger, a medical emergency or someone else at risk: the number, then "if I've misread
+    you" (conversation batch 10: "she's not wrong" had been told "This is a medical emergency")."""
+    text = safety.crisis_reply("GB", safety.CHECK, kind)
+    assert "999" in text and "misread" in text
+    assert text.index("999") < text.index("misread")
+    assert not text.startswith("This is a medical emergency")
+    assert not safety.reply_asks(safety.CHECK, kind)
+    assert text != safety.crisis_reply("GB", safety.CRISIS, kind)
 
 
 def test_the_person_at_risk_is_asked_directly_about_safety_with_hope_and_help() -> None:

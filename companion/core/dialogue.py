@@ -25,8 +25,8 @@ RECENT_TURNS = 10  # no line of the companion's own is said again within this ma
 _STOP_WORDS = frozenset(re.findall(r"\w+", """
     i my me a an the to and or of for with on in at it is was be do did done call called text texted message
     messaged send sent say said go went get got this that will would just one some up out about"""))
-_PAST = re.compile(r"\b(i|finally|actually|just) \w+ed\b|\bi (did|went|sent|saw|met|rang|spoke|wrote|made|took|"
-                   r"got|had|managed|finally|told|gave|rang)\b|\b(done|did it|went well)\b")
+_PAST = re.compile(r"\b(i|we|finally|actually|just) \w+ed\b|\b(i|we) (did|went|sent|saw|met|rang|spoke|wrote|made|"
+                   r"took|got|had|managed|finally|told|gave|rang)\b|\b(done|did it|went well)\b")
 
 
 # the asking itself turned down: "don't give me breathing exercises", "never suggest journaling", "no more exercises"
@@ -295,6 +295,11 @@ class Dialogue:
         self._before = self._snapshot()
 
     # ---- reading a message ---------------------------------------------------------------------------------
+    def read_refusal(self, text: str) -> bool:
+        """The whole message is a no ("no thanks", "I don't want any exercises, thank you"); nothing is noted."""
+        key = normalize(text)
+        return any(p.match(key) for p in self._refusal)
+
     def social_of(self, text: str) -> str | None:
         """The social basic a text is ("greeting", "thanks", …), or None; nothing is noted (unlike read)."""
         return self._social_kind(normalize(text))
@@ -358,9 +363,11 @@ class Dialogue:
         key = normalize(text)
         for sentence in re.split(r"(?<=[.!?;])\s+|\n+", text):
             m = self._step.match(normalize(sentence))
-            late = re.search(r"\b(maybe|perhaps) i\b", sentence, re.IGNORECASE) if m is None else None
-            if late and late.start() > 0 and len(sentence[late.start():].split()) <= 9:
-                sentence = sentence[late.start():]  # "maya wasnt in the chat either maybe i msg her": the step is last
+            # "… maybe i msg her", "she made tea and we're going to call the counselling service": the step is last
+            late = re.search(r"\b(maybe|perhaps) i\b|(?<=\band )(we|i)( will|'ll| are going to|'re going to|"
+                             r" am going to|'m going to)\b", sentence, re.IGNORECASE) if m is None else None
+            if late and late.start() > 0 and len(sentence[late.start():].split()) <= (9 if late.group(1) else 14):
+                sentence = sentence[late.start():]
                 m = self._step.match(normalize(sentence))
             if m is None or self._not_step.search(m.group("rest")):
                 continue
@@ -376,6 +383,9 @@ class Dialogue:
                 kind = "hedged"
             elif kind == "firm" and re.search(r"\b(maybe|perhaps|probably)\b", key):
                 kind = "tentative"
+            # "tell her I guess" keeps "tell her": a hedge or a laugh at the end is not part of the step
+            step = re.sub(r"([\s,]+(i guess|i suppose|maybe|probably|perhaps|i think|or something|or smth|lol|haha))+"
+                          r"[\s.!?]*$", "", step, flags=re.IGNORECASE) or step
             return kind, self._named(step, text)
         return None, ""
 
@@ -423,6 +433,14 @@ class Dialogue:
         if not steps:
             return self.line("remember_step.none")
         return self.line("remember_step.replies", step=_yours(steps[-1].step))
+
+    def waiting_step(self) -> str | None:
+        """The small step still waiting for a follow-up, the latest, in the person's words said back ("your")."""
+        try:
+            steps = self.store.pending_connection_steps()
+        except Exception:
+            return None
+        return _yours(steps[-1].step) if steps else None
 
     def step_news(self, key: str) -> str:
         """What came of a step, said back ("Enjoy the dinner!"), or ""."""
@@ -928,7 +946,9 @@ class Dialogue:
         # years" reports; "i didn't call her" does not); the subject may be left out ("rang her at 7:45")
         sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", self.current_text) if x.strip()] \
             if normalize(self.current_text) == key else [key]
+        # "can you ask me tomorrow if we actually called them": asked about later, not reported
         reports = [k for k in sentences or [key] if not re.search(r"\b(not|never|did not|have not|could not)\b", k)
+                   and not re.search(r"\b(if|whether) (i|we|you) (actually |really |ever )?\w+ed\b", k)
                    and (_PAST.search(k) or _DROPPED_I_PAST.match(k) or self._exclaimed_present(k))]
         if not reports:
             return None

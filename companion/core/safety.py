@@ -495,7 +495,7 @@ def _fill(template: str, region: str) -> str:
 
 def _section(level: str, kind: str) -> str:
     if kind in (DANGER, MEDICAL, OTHER):
-        return kind
+        return f"check_{kind}" if level == CHECK else kind  # the learned reading alone: "in case", not certain
     return "check" if level == CHECK else "reply"
 
 

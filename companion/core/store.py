@@ -447,6 +447,11 @@ class Store:
     def journal(self, days: int | None = None) -> list[JournalEntry]:
         return [_journal(r) for r in self._rows("journal", "at", days)]
 
+    def journal_since(self, seconds: float) -> list[JournalEntry]:
+        """Journal entries written in the last `seconds` (by the store's clock), oldest first."""
+        since = self._now() - timedelta(seconds=seconds)
+        return [e for e in self.journal(days=1 + int(seconds // 86400)) if e.at >= since]
+
     def connection_steps(self, days: int | None = None) -> list[ConnectionStep]:
         return [_step(r) for r in self._rows("connection_steps", "at", days)]
 
