@@ -297,7 +297,9 @@ class Dialogue:
     # ---- reading a message ---------------------------------------------------------------------------------
     def read_refusal(self, text: str) -> bool:
         """The whole message is a no ("no thanks", "I don't want any exercises, thank you"); nothing is noted."""
-        key = normalize(text)
+        return self._is_refusal(normalize(text))
+
+    def _is_refusal(self, key: str) -> bool:
         return any(p.match(key) for p in self._refusal)
 
     def social_of(self, text: str) -> str | None:
@@ -319,7 +321,7 @@ class Dialogue:
         return Said(
             key=key, social=self._social_kind(key) or ("acknowledge" if not key and re.search(r"[^\W\d_]", stripped)
                                                        else None),  # "hmm": a filler the router drops
-            refusal=any(p.match(key) for p in self._refusal),
+            refusal=self._is_refusal(key),
             refusal_lead=lead is not None and bool(self._turned_down.search(key[lead.end():])), topic=topic, who=who,
             mixed=bool(turn and turn[0] != "after_loss") or self._mixed(key),
             self_judgement=any(p.search(key) for p in self._judgement),
