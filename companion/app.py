@@ -230,6 +230,7 @@ class Companion:
         self._last_toggle = float("-inf")
         self._voice: Any = None  # the voice loop (companion.voice), made on the first talk()
         self._voice_thread: threading.Thread | None = None
+        self._readying: threading.Thread | None = None
         self._last_utterance: Utterance | None = None
         self.bus.subscribe(self._on_event)
 
@@ -1465,6 +1466,13 @@ class Companion:
         awaiting = session.awaiting if session is not None and self.session_running else None
         return "dictation" if awaiting is not None and awaiting.mode == "open" else "open"
 
+    def ready_in_background(self) -> None:
+        """Readies the crisis guard on a background thread while the person is still speaking or typing: its first
+        check otherwise holds up the first reply of a conversation by about 2 s (docs/benchmarks/listening.md)."""
+        if self._readying is None:
+            self._readying = threading.Thread(target=_ready_guard, name="companion-ready", daemon=True)
+            self._readying.start()
+
     def talk(self, *, listen_first: bool = True) -> None:
         """Runs the one voice loop in the background (companion.voice.VoiceLoop, as `companion talk` does): hears
         now when `listen_first`, then whenever the companion asks something, with barge-in while a session speaks.
@@ -1580,6 +1588,15 @@ def intensity_in(text: str) -> int | None:
 def _sentence(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _ready_guard() -> None:
+    from companion.core import safety
+
+    try:
+        safety.ready()
+    except Exception:  # the first real check reports the problem where it can be answered
+        log.debug("the crisis guard could not be readied in advance", exc_info=True)
 
 
 def create_app(*, silent: bool = False, notice: Callable[[str], None] | None = None,

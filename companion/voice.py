@@ -124,6 +124,9 @@ class VoiceLoop:
         May be run again (the tray's Talk, each check-in); a microphone that failed is tried again then."""
         if self._shut:
             return
+        ready = getattr(self.app, "ready_in_background", None)
+        if callable(ready):
+            ready()  # the crisis guard compiles while the person speaks, not after
         self._closed.clear()
         if self.fallback is None and self._typed:
             self._typed = False

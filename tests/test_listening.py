@@ -146,9 +146,10 @@ class Speaker(RealtimeFifo):
         return block
 
 
-#: Runs the companion as the tray does (create_app, then its Talk or a scheduled check-in) and prints what happens.
+#: Runs the companion as the tray does (create_app, then its Talk or a scheduled check-in) and prints what happens;
+#: closes once each clip has been heard and answered (or when the voice loop ends by itself).
 TRAY = textwrap.dedent("""
-    import json, sys
+    import json, sys, time
     from companion.app import create_app
     app = create_app(silent=True)
     app.bus.subscribe(lambda e: print(json.dumps({"kind": e.kind, **(e.data or {})}, default=str), flush=True))
@@ -157,27 +158,32 @@ TRAY = textwrap.dedent("""
         app.talk(listen_first=False)
     else:
         app.talk()
-    app.wait_voice(90)
-    app.wait_session(5)
+    end = time.monotonic() + 90
+    while time.monotonic() < end and not app.wait_voice(0.2):  # answered as often as the person spoke
+        if len([t for t in app._voice.turns if t.text]) >= int(sys.argv[2]):
+            break
+    app.wait_session(1)
     print(json.dumps({"kind": "history", "checkins": [c.feeling for c in app.store.checkins()],
                       "sessions": [s.exercise_id for s in app.store.sessions()]}), flush=True)
     app.close()
 """)
 
 
-def _tray(pulse: dict[str, str], tmp_path: Path, what: str, clip: Path) -> list[dict]:
+def _tray(pulse: dict[str, str], tmp_path: Path, what: str, *clips: Path) -> list[dict]:
+    """The events of a tray action; each time the companion listens, the next clip is said (silence after)."""
     env = dict(os.environ, **pulse, PULSE_SOURCE="vmic", COMPANION_MODELS_DIR=str(tmp_path / "no-models"))
     mic = Speaker(pulse["VMIC_FIFO"])
-    proc = subprocess.Popen([sys.executable, "-c", TRAY, what], env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-c", TRAY, what, str(len(clips))], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     events: list[dict] = []
+    to_say = list(clips)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             event = json.loads(line)
             events.append(event)
-            if event == {"kind": "state", "state": "listening"} and not any(e.get("said") for e in events):
-                mic.say(clip)
+            if event == {"kind": "state", "state": "listening"} and to_say:
+                mic.say(to_say.pop(0))
                 events.append({"said": True})
         proc.wait(60)
     finally:
@@ -192,10 +198,11 @@ def _tray(pulse: dict[str, str], tmp_path: Path, what: str, clip: Path) -> list[
 def test_the_trays_talk_runs_the_voice_loop_on_the_microphone(pulse, tmp_path):
     voice = next(v for v in speech_corpus.available_voices(["flite"]) if v.name == "rms")
     clip = speech_corpus.render("i need to get out of my head", voice)
-    events = _tray(pulse, tmp_path, "talk", clip.path)
+    seen = speech_corpus.render("i can see a lamp and a window", voice)
+    events = _tray(pulse, tmp_path, "talk", clip.path, seen.path)
     heard = [e["text"] for e in events if e.get("kind") == "caption" and e.get("who") == "person"
              and not e.get("partial")]
-    assert heard and "head" in heard[0], events
+    assert len(heard) == 2 and "head" in heard[0] and heard[1], events  # it listens again, in the session
     [history] = [e for e in events if e.get("kind") == "history"]
     assert history["sessions"] == ["ground"], events
 

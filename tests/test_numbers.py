@@ -46,6 +46,17 @@ def test_a_bare_number_still_counts_minutes() -> None:
     assert numbers.minutes_in("breathe for ten") == 10
 
 
+@pytest.mark.parametrize("text", ["let's do the 478 one", "Let's do the 4 7 8 1", "the box one please"])
+def test_one_alone_is_a_pronoun_not_a_minute(text: str) -> None:
+    """Listening batch 7, heard by Whisper: "let's do the four seven eight one" started a one-minute session."""
+    from companion.core.router import get_router
+
+    result = get_router().route(text)
+    assert result.intent == "breathe" and "minutes" not in result.slots
+    assert numbers.minutes_in("that one") is None
+    assert numbers.minutes_in("for one minute") == 1
+
+
 @pytest.mark.parametrize(("text", "minutes"), [
     ("give me a break from the notifications for a couple of hours", 120), ("snooze for a few hours", 180),
     ("a couple of minutes", 2), ("for an hour", 60), ("couple of hours off please", 120),

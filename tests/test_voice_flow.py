@@ -560,3 +560,21 @@ def test_checkin_without_a_sound_server_says_so_once_and_reads_typed_answers(tmp
     assert "Traceback" not in proc.stderr
     record = history(env)
     assert record["summary"]["feelings"] == {"stressed": 1} and record["sessions"] == []
+
+
+@pytest.mark.timeout(30)
+def test_the_crisis_guard_is_readied_while_the_person_speaks(monkeypatch):
+    """Its patterns took about 2 s to compile on the first check, after the end of the first utterance; the voice
+    loop now starts that work when it starts listening, on a thread of its own."""
+    from companion.core import safety
+
+    readied: list[str] = []
+    monkeypatch.setattr(safety, "ready", lambda: readied.append(threading.current_thread().name))
+    ear = ScriptedEar("i feel lonely")
+    with voice_loop(ear) as (app, loop):
+        loop.run()
+        app._readying.join(5)
+        assert readied == ["companion-ready"]
+        loop.run()  # once per app
+        app._readying.join(5)
+        assert readied == ["companion-ready"]

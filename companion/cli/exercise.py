@@ -305,6 +305,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     printer = CaptionPrinter(sys.stdout, mark_exercise=args.transcript)
     app.bus.subscribe(printer)
     interactive = sys.stdin.isatty()
+    if interactive:
+        app.ready_in_background()  # while the person types the first line
     app.greet()
     said_goodbye = False
     try:

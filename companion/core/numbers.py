@@ -66,8 +66,9 @@ _HOUR_WORDS = frozenset({"hour", "hours"})
 def minutes_in(text: str, *, bare: bool = True) -> int | None:
     """A duration in whole minutes said in normalised text ("five minutes", "half an hour", "for 3"), or None.
 
-    A bare number counts only when it is unambiguous ("breathe for ten"), never "a" or "to" alone, and only when
-    `bare` (the router turns it off when the sentence also counts the phases of a breath).
+    A bare number counts only when it is unambiguous ("breathe for ten"), never "a", "to" or "one" alone ("the
+    4-7-8 one" is a pronoun), and only when `bare` (the router turns it off when the sentence also counts the
+    phases of a breath).
     """
     words = text.split()
     if not words:
@@ -103,7 +104,7 @@ def minutes_in(text: str, *, bare: bool = True) -> int | None:
         elif nxt in _UNIT_WORDS or (nxt == "more" and i + used + 1 < len(words)
                                     and words[i + used + 1] in _UNIT_WORDS):
             candidates.append((value, True))
-        elif bare and words[i] not in _AMBIGUOUS and value > 0 and nxt not in _OTHER_UNITS:
+        elif bare and words[i] not in _AMBIGUOUS and value > 1 and nxt not in _OTHER_UNITS:
             candidates.append((value, False))
         i += used
     with_unit = [v for v, unit in candidates if unit]

@@ -440,6 +440,14 @@ def still_answers(text: str) -> bool:
     return any(rx.search(clean) for _plain, clean in _readings(text) for rx in rxs)
 
 
+def ready() -> None:
+    """Compiles the patterns and loads the learned reading now (about 2 s on two cores, once per process), so the
+    first check of a conversation need not wait for them. Safe to call from a background thread."""
+    _guard()
+    _model()
+    _answer_patterns()
+
+
 def check(text: str, *, quiet: bool = False) -> SafetyMatch | None:
     """A SafetyMatch when the text talks about suicide, self-harm, danger from others, a medical emergency or
     someone else in danger, else None: the patterns first (level CRISIS), then the learned second reading
