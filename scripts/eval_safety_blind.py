@@ -45,6 +45,8 @@ ROUNDS = {
                                ("third_party", True), ("own_crisis", True), ("ordinary", False))),
     "19": ("safety_round19_", (("danger_others", True), ("medical", True), ("method", True),
                                ("third_party", True), ("own_crisis", True), ("ordinary", False))),
+    "20": ("safety_round20_", (("danger_others", True), ("medical", True), ("method", True),
+                               ("third_party", True), ("own_crisis", True), ("ordinary", False))),
     "11": ("safety_round11_", (("danger", True), ("medical", True), ("method", True), ("other", True),
                                ("self", True), ("ordinary", False))),
 }
