@@ -69,7 +69,8 @@ EXACT_COMMANDS = {"stop": "stop", "stop please": "stop", "please stop": "stop", 
                   "stop now": "stop", "okay stop": "stop", "cancel": "stop", "quit": "stop", "exit": "stop",
                   "end": "stop", "end it": "stop", "pause": "pause", "resume": "resume", "repeat": "repeat",
                   "again": "repeat", "say that again": "repeat", "slower": "slower", "faster": "faster",
-                  "next": "next", "skip": "next", "pass": "next"}
+                  "next": "next", "skip": "next", "pass": "next", "finish": "stop", "okay finish": "stop",
+                  "finish now": "stop", "finished": "stop", "lets finish": "stop", "can we finish": "stop"}
 # an exercise named in so many words ("breathing doesn't fix anything" is about one)
 _NAMES_EXERCISE = re.compile(r"\b(breath\w*|exercise\w*|journal\w*|ground\w*|meditat\w*|small step|reframe|"
                              r"the writing|some writing|writing (thing|exercise)|5 4 3 2 1|five senses)\b")
@@ -82,7 +83,10 @@ _LONG_ANSWER = 8  # words: a longer answer to an offer is a statement unless it 
 _HOW_IT_WORKS = re.compile(r"\b(how does (that|it|this) work|what (is|does) (that|it) (mean|involve)"
                            r"|what would we do)\b")
 _ONE_MORE = re.compile(r"\b(again|once more|one more|another (round|one|go)|more please)\b")
-_WHAT_IS = re.compile(r"\b(what is|whats|what s|how does|how do you do|explain|tell me about) (the |a |that |this )?")
+_WHAT_IS = re.compile(r"\b(what is|whats|what s|how does|how do you do|explain|tell me about) (the |a |that |this )?|"
+                      r"\bwhat (would|does|will|do) (it|that|this|the \w+( \w+)?|a \w+( \w+)?) "
+                      r"(involve|entail|be like)\b|"
+                      r"\bwhat (happens|do (we|you|i) do) (in|during|with) (it|that|this|the|a)\b")
 # asked of the companion in so many words ("help me reconnect with my body"), not a wish ("i want to get back in touch")
 _ASKED_OF_ME = re.compile(r"\b(help me|can we|could we|can you|could you|let us|lets|please|pls|guide me|walk me|"
                           r"show me|take me)\b")
@@ -125,10 +129,24 @@ _HELP_WORDS = re.compile(r"\b(therap\w*|counsel\w*|professional\w*|psycholog\w*|
                          r"someone to talk to|appointment|referral|nhs|samaritans|helpline)\b")
 
 
+# someone else's advice told ("my husband reckons i should do that breathing stuff"): offered, never started
+_REPORTED_ADVICE = re.compile(r"\b(reckons|says|said|thinks|thought|keeps saying|kept saying|told me|tells me|"
+                              r"suggested|suggests|recommended|recommends|wants me to|wanted me to|keeps telling me)"
+                              r"( that)?"
+                              r"( i| me)? (should|ought to|need to|must|have to|could|try|to try|do)\b")
+_OWN_ASK = re.compile(r"\b(can we|could we|lets|let us|shall we|can you|could you|i want to|i would like to|i will try|"
+                      r"go on then|ok then|okay then)\b")
+_WHERE_TO_START = re.compile(r"\b(where|how) (do|would|should|can|could|does) (i|you|one|someone) (even )?"
+                             r"(start|begin|go about (it|that|this)|get one|find one|get started)\b")
+
+
 def _asks_about_help(text: str) -> bool:
-    """A question in `text` (a sentence ending in "?", or the whole of it when none does) about getting help."""
+    """A question in `text` (a sentence ending in "?", or the whole of it when none does) about getting help; "where
+    would I even start?" asks about the help named just before it ("she said I should see my doctor")."""
     asked = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.rstrip().endswith("?")] or [text]
-    return any(_HELP_WORDS.search(normalize(x)) for x in asked)
+    if any(_HELP_WORDS.search(normalize(x)) for x in asked):
+        return True
+    return any(_WHERE_TO_START.search(normalize(x)) for x in asked) and bool(_HELP_WORDS.search(normalize(text)))
 
 
 def _pause_for(key: str) -> int | None:
@@ -675,6 +693,11 @@ class Companion:
             self._expect = _Expectation("keep_step", pending=said.step)
             self.say(self.dialogue.line("plan.keep", step=clean_step(said.step)))
             return
+        sentences = re.split(r"(?<=[.!?])\s+", result.text.strip(), maxsplit=1)
+        if exercise != "journal" and len(sentences) == 2 and EXACT_COMMANDS.get(normalize(sentences[0])) == "stop":
+            self.stop("closed")  # "ok finish. I feel more here now. Thank you": the exercise ends, the rest is heard
+            self._converse(self._route(sentences[1]), "typed")
+            return
         if said.key in EXACT_COMMANDS:
             command = EXACT_COMMANDS[said.key]
             if command == "stop":
@@ -924,7 +947,8 @@ class Companion:
             return
         if self._keep_given_line(result.text):
             return
-        tried = self.dialogue.tried_exercise(said.key) if not said.question else None
+        advised = _REPORTED_ADVICE.search(said.key) and not _OWN_ASK.search(said.key)  # someone else's idea
+        tried = self.dialogue.tried_exercise(said.key) if not said.question and not advised else None
         if tried and not self.dialogue.negated(said.key):  # "ok fine we can try the thought thing": started
             if tried == "breathe":
                 self._speak_reply(IntentResult(result.text, "breathe", 1.0, {}))
@@ -994,7 +1018,9 @@ class Companion:
         elif lead != "thanks" or self.dialogue.read_refusal(text):
             return "", ""  # "I don't want any exercises, thank you. I'm not one for…" is a no, not a thank-you
         rest = " ".join(parts[1:])
-        if len(normalize(rest).split()) < 5 or self.dialogue.social_of(rest) in ("farewell", "farewell_night"):
+        rest_social = self.dialogue.social_of(rest)
+        if len(normalize(rest).split()) < 5 or rest_social in ("farewell", "farewell_night") \
+                or (lead == "thanks" and rest_social == "thanks"):  # "that helped. thank you for …": thanked once
             return "", ""
         return lead, rest
 
@@ -1220,7 +1246,8 @@ class Companion:
         return True
 
     def _is_request(self, said: Said, intent: str, confidence: float) -> bool:
-        if said.no_words:
+        if said.no_words or (_REPORTED_ADVICE.search(said.key) and not _OWN_ASK.search(said.key)
+                             and not said.question):  # "she said I should see my doctor. where would I start?"
             return False
         if intent == "professional_help" and not said.refusal_lead:  # "where do i get therapy?": ways to find one
             # a question about something else ("we called them. … my supervisor apologised??") asks for nothing here
@@ -1313,7 +1340,8 @@ class Companion:
         d = self.dialogue
         hard = feeling in d.data["negative_moods"]
         return hard and said.topic is None and said.rating is None and said.sentiment > -2 \
-            and not said.self_judgement and d.recent_polarity() > 0 and not _OWN_WORRY.search(said.key)
+            and not said.self_judgement and d.recent_polarity() > 0 and not _OWN_WORRY.search(said.key) \
+            and len(said.key.split()) <= 10  # a reaction, not "i feel like i'm failing him some days. a younger …"
 
     def _record_feeling(self, result: IntentResult, *, source: str, intensity: int | None = None) -> int | None:
         keep = self.config.privacy.keep_transcripts

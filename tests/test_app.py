@@ -590,3 +590,66 @@ def test_a_no_to_exercises_with_thanks_is_a_no_not_a_thank_you(app: Companion) -
 def test_a_question_about_something_else_does_not_start_professional_help(app: Companion) -> None:
     app.handle_text("we rang the counselling place. seeing them on tuesday. also my sister phoned, can you believe it?")
     assert not app.session_running and not app.store.sessions()
+
+
+# ---- conversation batch 11 (an outside writer), said in other words by the lead ----------------------------------
+
+@pytest.mark.parametrize("text", ["is this thing sending what i type anywhere?", "is it sending stuff to the council?",
+                                  "where does all the stuff i write go?"])
+def test_where_what_is_typed_goes_is_answered_honestly(app: Companion, text: str) -> None:
+    app.handle_text(text)
+    assert "this computer" in app.speaker.lines[-1] and not app.session_running
+
+
+@pytest.mark.parametrize("text", ["byeee", "nighttt", "ok thanksss"])
+def test_a_word_typed_stretched_is_read_as_the_word(app: Companion, text: str) -> None:
+    app.handle_text(text)
+    said = app.speaker.lines[-1].lower()
+    assert "didn't catch" not in said and "not sure i understood" not in said
+
+
+def test_a_thank_you_told_of_is_not_thanked_back(app: Companion) -> None:
+    app.handle_text("my neighbour sent a card saying thank you for the soup. it made my week")
+    assert "welcome" not in app.speaker.lines[-1].lower()
+
+
+def test_thanks_said_twice_in_one_message_is_thanked_once(app: Companion) -> None:
+    app.handle_text("that really helped. thank you for listening to me ramble")
+    assert " ".join(app.speaker.lines).lower().count("welcome") <= 1
+
+
+def test_someone_elses_advice_is_not_a_request_but_an_ask_still_is(app: Companion) -> None:
+    app.handle_text("my sister keeps saying i should try the breathing thing")
+    assert not app.session_running and not app.store.sessions()
+    app.handle_text("my counsellor said i should try journaling, could we do that?")
+    assert app.session_running
+
+
+def test_what_an_exercise_involves_is_explained_not_declined(app: Companion) -> None:
+    app.handle_text("hmm what does the grounding one involve?")
+    said = app.speaker.lines[-1].lower()
+    assert "five things" in said or "senses" in said
+    assert not app.session_running
+
+
+def test_where_to_start_after_a_doctor_was_suggested_gives_the_ways_to_help(app: Companion) -> None:
+    app.handle_text("my friend thinks i should see a counsellor. where would i even begin?")
+    assert any("GP" in line or "doctor" in line for line in app.speaker.lines)
+
+
+def test_a_check_in_said_first_keeps_its_rating_and_the_named_feeling(app: Companion) -> None:
+    app.handle_text("feeling like a 4 today. anxious but calmer than yesterday")
+    [checkin] = app.store.checkins()
+    assert (checkin.feeling, checkin.intensity) == ("anxious", 4)
+
+
+def test_someone_elses_plan_is_not_the_persons_step(app: Companion) -> None:
+    app.handle_text("my boss is literally going to kill me if the report isn't done by monday")
+    assert "small step" not in app.speaker.lines[-1] and not app.store.connection_steps()
+
+
+def test_maybe_after_a_relation_is_not_their_name(app: Companion) -> None:
+    app.handle_text("my brother maybe. he always picks up")
+    app.handle_text("i'll ring him after dinner tomorrow")
+    [step] = app.store.connection_steps()
+    assert "Maybe" not in step.step and "maybe" not in step.step.lower().split()[:3]

@@ -86,6 +86,14 @@ def test_progress_summarises_the_week(book: ReplyBook) -> None:
     assert book.reply(res("progress"), summary=None).text
 
 
+@pytest.mark.parametrize(("minutes", "said"), [(0.2, "under a minute"), (1.1, "about a minute"),
+                                                (2.4, "about 2 minutes")])
+def test_a_short_session_is_never_about_0_minutes(book: ReplyBook, minutes: float, said: str) -> None:
+    """Conversation batch 11: one self-compassion pause of a few seconds read back as "about 0 minutes"."""
+    text = book.reply(res("progress"), summary={"days": 7, "sessions": 1, "minutes": minutes}).text
+    assert f"one session, {said}" in text and "0 minutes" not in text
+
+
 def test_help_and_unknown(book: ReplyBook) -> None:
     helptext = book.reply(res("help")).text.lower()
     assert all(w in helptext for w in ("breath", "ground", "journal"))

@@ -1195,6 +1195,44 @@ def test_round19_near_misses_are_not_flagged(text: str) -> None:
     assert safety.check(text) is None
 
 
+# the concepts round 20 missed, said in other words than the batch's (written by the safety engineer)
+@pytest.mark.parametrize(("text", "kind"), [
+    ("this man on the train keeps groping me and nobody is doing anything", "danger"),
+    ("a guy from a dating app is outside my flat and i never told him where i live", "danger"),
+    ("my husband's brother is threatening to throw acid at me", "danger"),
+    ("someone has been watching my car all evening and just tried the door", "danger"),
+    ("mum had a fall in the bathroom and she can't get up", "medical"),
+    ("does running the car in a shut garage still work with modern engines", "method"),
+    ("what garden chemicals could kill you if you swallowed them", "method"),
+    ("where should i cut so it's deep enough and nobody sees", "method"),
+    ("if someone jumped off the 8th floor would they definitely die", "method"),
+    ("what's the easiest way for people to kill themselves, it's for an essay", "method"),
+    ("my friend put a photo of pills on her story saying goodbye forever", "other"),
+    ("my uncle has said his goodbyes and won't be needing his flat any more", "other"),
+    ("my flatmate gave away all his records and keeps saying he won't be around next month", "other"),
+    ("i can't see any point in carrying on anymore", "self"),
+    ("i've made up my mind that i will join my husband soon", "self"),
+    ("soon my family won't have to deal with me", "self"),
+])
+def test_round20_concepts_are_caught_in_new_words_with_the_full_reply(text: str, kind: str) -> None:
+    found = safety.check(text)
+    assert found is not None and found.level == safety.CRISIS and found.kind == kind, found
+
+
+@pytest.mark.parametrize("text", [
+    "my dad says if i don't clean the car he'll kill me haha",
+    "how do you bleed a radiator without making a mess",
+    "cut myself a big slice of toast and honey",
+    "i keep telling myself i'm rubbish at this and i want to stop doing that",
+    "never run a car engine in a closed garage, the fumes can kill you",
+    "i fell asleep on the sofa and can't get up early tomorrow",
+    "she's moving abroad so she gave away all her plants and won't be around",
+    "he said his goodbyes and left the party early",
+])
+def test_round20_near_misses_are_not_flagged(text: str) -> None:
+    assert safety.check(text) is None or safety.check(text).level != safety.CRISIS
+
+
 # conversation batch 8: a figure the whole message excuses stays excused when its sentence is read alone
 @pytest.mark.parametrize("text", [
     "ok. some kids were sharing a pic of my drawings and laughing. i wanted to disappear",

@@ -57,8 +57,10 @@ _BARE_RATING = re.compile(r"\b(about|around|like|maybe|probably|feel like|feelin
 _MAYBE_DO = re.compile(r"^(maybe|perhaps|i might|i could|i think i will|i will probably)( i will| i)? "
                        r"(send|call|text|message|write|ask|visit|invite|go|try|email|ring|phone|meet|join|check|talk)\b")
 # someone else's "is going to the vet friday" is not the person's plan
-_PLAN = re.compile(r"\b(i will|i ll|i am going to|(?<!\bis )(?<!\bs )(?<!\bwas )(?<!\bare )going to|i think i will|"
-                   r"maybe i|i plan to|i go|i can|i could)\b.*"
+# "going to" is a plan said by the person ("i am really going to", or a sentence that starts with it), never someone
+# else's ("my mum is literally going to kill me if … by friday")
+_PLAN = re.compile(r"(\b(i will|i ll|i think i will|maybe i|i plan to|i go|i can|i could)|"
+                   r"(^|\b(i am|we are|i was|we were) (\w+ )?)going to)\b.*"
                    r"\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow|this week|next week|"
                    r"weekend|tonight)\b|\b(saturday|sunday|monday|tuesday|wednesday|thursday|friday|tomorrow)\b.*"
                    r"\b(i|we) (go|will|ll|call|ask|try|visit)\b")
@@ -93,7 +95,9 @@ _NOT_A_NAME = frozenset(re.findall(r"\w+", """
     knew feels felt keeps kept then when where why how because if not only even as about over after before since
     tomorrow today tonight yesterday now later here there this that these those he she they it we you i me him them
     wasnt isnt doesnt didnt hasnt havent couldnt wouldnt cant wont dont ago left moved passed died who whom whose
-    i get on with works work working at from down up out off round back over"""))
+    i get on with works work working at from down up out off round back over maybe perhaps probably possibly
+    definitely actually honestly though anyway first last once too either neither both all each every any some
+    yes no yeah nah ok okay well sure"""))
 _INTRODUCED = re.compile(r"\bthere is (a|an|this|one) (?P<who>(\w+ )?(nurse|doctor|teacher|colleague|friend|neighbour|"
                          r"neighbor|guy|woman|man|girl|boy|lady|bloke|mate|coworker|manager|boss|supervisor|"
                          r"priest|vicar|counsellor|counselor|coach|tutor|porter|student|lad|lass))\b")
@@ -130,6 +134,9 @@ _NAMED_RATING = re.compile(r"\b(my )?mood( is| was| today| tonight| now| right n
                            r"|\b(put|mark|write|note) me (down )?(as|at|for) (a |an )?(?P<p>\d{1,2})\b"
                            r"|^(put|mark|write|note)( it)?( down)?( as| at)? (a |an )?(?P<r>\d{1,2})\b"
                            r"|\bmood( if you are asking| since you ask| if you want it)? (?P<q>\d{1,2})\b"
+                           # "feeling like a 5 today. tired but lighter": a rating said first, the words after it
+                           r"|^(today |honestly |i am |i m |im )?(feeling|feel|i feel) like (a |an )(?P<f>\d{1,2})\b"
+                           r"(?! (times|minutes|hours|days|weeks|months|years|year|yr|people|things|stars|out))"
                            r"|\b(sad|happy|tired|anxious|lonely|better|worse|flat|low|meh|stressed|angry|numb|"
                            r"overwhelmed|knackered|exhausted|worn out|guilty|nervous|calmer|rough)\b"
                            r"[a-z ]{0,40} (?P<e>\d{1,2})$"
@@ -147,7 +154,7 @@ def _rating(key: str) -> int | None:
     if m:
         value = int(m.group(1) or m.group(3))
     elif named:
-        value = int(next(v for v in named.group("n", "m", "g", "p", "q", "e", "r") if v))
+        value = int(next(v for v in named.group("n", "m", "g", "p", "q", "e", "r", "f") if v))
     elif (bare := _BARE_RATING.search(digits)) and len(digits.split()) <= 10:
         value = int(bare.group(3))
     else:
@@ -245,7 +252,7 @@ class Dialogue:
         self.data = data or _read()
         self._hour = hour or (lambda: datetime.now().hour)
         self._lock = threading.Lock()
-        self._recent: deque[str] = deque(maxlen=RECENT_TURNS)
+        self._recent: deque[str] = deque(maxlen=RECENT_TURNS * 3)  # a turn can say several lines
         self._turns: dict[str, int] = {}
         self.last_line = ""
         self.previous_text = ""  # what the person said the turn before ("sure save it" keeps that)
@@ -835,6 +842,8 @@ class Dialogue:
         outweighed = polarity * sentiment < 0 and abs(sentiment) < 2  # "cried in the car park" after passing a test
         if sentiment and not (agrees or outweighed):
             return self.sentiment_reply(sentiment)
+        if polarity > 0 and not sentiment:  # good news is followed up only when it still sounds good ("she can't
+            return None                     # come, I don't know what to tell him" after a spelling bee won)
         return self.follow_up()
 
     def topic_reply(self, topic: str, who: str | None, sentiment: int = 0) -> str:

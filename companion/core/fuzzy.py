@@ -51,12 +51,24 @@ _CONTRACTIONS: dict[str, str] = {
     "youve": "you have", "they've": "they have", "theyve": "they have", "he'd": "he would",
     "she'd": "she would", "we'd": "we would", "we're": "we are", "who's": "who is", "where's": "where is",
 }
-_FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhm", "uhhh", "er", "erm", "hmm", "hmmm", "mm",
+_FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhm", "uhhh", "er", "erm", "hm", "hmm", "hmmm", "mm",
                       "mmm", "ah", "ahh", "eh"})
 _NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"})
 _LEADING = ("hey companion ", "hi companion ", "ok companion ", "companion ", "okay so ", "so ", "well ",
             "i mean ", "like ", "oh ", "hey ", "please ", "you know ", "and ", "but ", "honestly ", "to be honest ",
             "tbh ")
+
+
+_STRETCHED_END = re.compile(r"([a-z])\1{2,}$")
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
+
+
+def _unstretch(word: str) -> str:
+    """A word typed stretched, as people do: "byeee" → "bye", "thanksss" → "thanks", "soooo" → "so", "goood" →
+    "good" (a last letter said three or more times counts once, a letter inside twice)."""
+    if len(word) < 3:
+        return word
+    return _STRETCHED.sub(r"\1\1", _STRETCHED_END.sub(r"\1", word))
 
 
 def normalize(text: str) -> str:
@@ -69,7 +81,7 @@ def normalize(text: str) -> str:
     text = text.replace("_", " ")
     words = []
     for w in text.split():
-        w = w.strip("'")
+        w = _unstretch(w.strip("'"))
         if not w or w in _FILLERS:
             continue
         words.append(_CONTRACTIONS.get(w, w.replace("'", "")))

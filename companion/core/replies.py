@@ -164,7 +164,8 @@ class ReplyBook:
         feelings: dict[str, int] = s.get("feelings") or {}
         values = {
             "days": days, "sessions": sessions, "completed": int(s.get("completed") or 0),
-            "minutes": round(float(s.get("minutes") or 0)), "checkins": checkins, "journal_entries": journal,
+            "minutes": round(float(s.get("minutes") or 0)), "duration": _duration(float(s.get("minutes") or 0)),
+            "checkins": checkins, "journal_entries": journal,
             "connection_steps": steps,
             "top_kind": self._name(max(by_kind, key=by_kind.__getitem__)) if by_kind else "",
             "top_feeling": max(feelings, key=feelings.__getitem__) if feelings else "",
@@ -188,3 +189,13 @@ class ReplyBook:
         opening = self._pick("progress/opening", p["opening"]).format(**values)
         closing = self._pick("progress/closing", p["closing"])
         return f"{opening} {body[:1].upper()}{body[1:]}. {closing}"
+
+
+def _duration(minutes: float) -> str:
+    """Time spent, said as a person would: "under a minute", "about a minute", "about 12 minutes"."""
+    if minutes < 0.75:
+        return "under a minute"
+    if minutes < 1.5:
+        return "about a minute"
+    return f"about {round(minutes)} minutes"
+

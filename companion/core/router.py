@@ -443,6 +443,7 @@ class Router:
         negated = re.search(r"\bnot (very |really |feeling |so |that )?(okay|good|great|alright|fine)\b", key)
         if negated:
             return "sad"
+        key = " ".join(_COMPARED.sub(" ", key).split()) or key  # "a younger mother would do better": not good
         scores = self._nn.scores(key)
         best, best_score = None, 0.0
         for index, feeling in self._feeling_of.items():
@@ -450,10 +451,15 @@ class Router:
                 best, best_score = feeling, float(scores[index])
         if best_score >= 0.6:  # a close example says more than one word ("my heart will not slow down")
             return best
-        for said, value in self._feelings:
-            if f" {said} " in padded and value in FEELINGS:
-                return value
-        return best
+        padded = _COMPARED.sub(" ", padded)
+        named = [value for said, value in self._feelings if f" {said} " in padded and value in FEELINGS]
+        if best in named:  # two feelings named ("tired but lighter"): the one the examples also lean to
+            return best
+        return named[0] if named else best
+
+
+# "better" said of what someone could or should do, not of how the person feels
+_COMPARED = re.compile(r"\b(would|could|should|will|might|can|must|deserves?|deserved|do|does|did)( \w+)? better\b")
 
 
 def _promote(ranked: list[tuple[str, float, int]], names: set[str]) -> list[tuple[str, float, int]]:
