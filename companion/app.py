@@ -1496,7 +1496,8 @@ class Companion:
 
     def ready_in_background(self) -> None:
         """Readies the crisis guard on a background thread while the person is still speaking or typing: its first
-        check otherwise holds up the first reply of a conversation by about 2 s (docs/benchmarks/listening.md)."""
+        check otherwise holds up the first reply of a conversation: about 0.6 s, and several seconds after an update,
+        when the learned reading is trained again (docs/benchmarks/listening.md, "Round 9")."""
         if self._readying is None:
             self._readying = threading.Thread(target=_ready_guard, name="companion-ready", daemon=True)
             self._readying.start()

@@ -622,7 +622,7 @@ def test_someone_elses_advice_is_not_a_request_but_an_ask_still_is(app: Companio
     app.handle_text("my sister keeps saying i should try the breathing thing")
     assert not app.session_running and not app.store.sessions()
     app.handle_text("my counsellor said i should try journaling, could we do that?")
-    assert app.session_running
+    assert [s.exercise_id for s in app.store.sessions()] == ["journal"]
 
 
 def test_what_an_exercise_involves_is_explained_not_declined(app: Companion) -> None:
