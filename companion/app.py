@@ -70,7 +70,7 @@ EXACT_COMMANDS = {"stop": "stop", "stop please": "stop", "please stop": "stop", 
                   "end": "stop", "end it": "stop", "pause": "pause", "resume": "resume", "repeat": "repeat",
                   "again": "repeat", "say that again": "repeat", "slower": "slower", "faster": "faster",
                   "next": "next", "skip": "next", "pass": "next", "finish": "stop", "okay finish": "stop",
-                  "finish now": "stop", "finished": "stop", "lets finish": "stop", "can we finish": "stop"}
+                  "finish now": "stop", "lets finish": "stop", "can we finish": "stop"}
 # an exercise named in so many words ("breathing doesn't fix anything" is about one)
 _NAMES_EXERCISE = re.compile(r"\b(breath\w*|exercise\w*|journal\w*|ground\w*|meditat\w*|small step|reframe|"
                              r"the writing|some writing|writing (thing|exercise)|5 4 3 2 1|five senses)\b")
