@@ -110,3 +110,11 @@ def test_chat_answers_a_feeling_and_a_crisis_with_the_regions_line() -> None:
     assert "116 123" in out  # Samaritans for the UK
     checkins = json.loads(run_cli("history", "--json").stdout)["checkins"]
     assert any(c["feeling"] == "lonely" for c in checkins)
+
+
+def test_chat_says_goodbye_once_when_the_person_does_however_it_is_typed() -> None:
+    """`companion chat` piped "byeee": the companion's own goodbye came twice (its reply, then the chat's end)."""
+    done = run_cli("chat", "--silent", input="hello\nByeee!\n", timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("companion:")]
+    assert sum(any(w in line.lower() for w in ("bye", "goodbye")) for line in lines) == 1, lines

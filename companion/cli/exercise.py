@@ -300,6 +300,7 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from companion.app import create_app
+    from companion.core.fuzzy import normalize
 
     app = create_app(silent=args.silent, notice=_notice, clock=TimeLapse() if args.transcript else None)
     printer = CaptionPrinter(sys.stdout, mark_exercise=args.transcript)
@@ -325,7 +326,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     app.wait_quiet()
                 if args.transcript:
                     _settle(app)
-                if line.strip().lower().strip(".! ") in ("bye", "goodbye"):  # answered, and the chat ends
+                if normalize(line) in ("bye", "goodbye", "bye bye"):  # answered ("byeee" too), and the chat ends
                     said_goodbye = True
                     break
         if not interactive and not args.transcript:  # piped input: let a session it started run to its end
