@@ -136,6 +136,13 @@ _REPORTED_ADVICE = re.compile(r"\b(reckons|says|said|thinks|thought|keeps saying
                               r"( i| me)? (should|ought to|need to|must|have to|could|try|to try|do)\b")
 _OWN_ASK = re.compile(r"\b(can we|could we|lets|let us|shall we|can you|could you|i want to|i would like to|i will try|"
                       r"go on then|ok then|okay then)\b")
+
+
+def _advised(key: str) -> bool:
+    """Someone else's idea told ("my sister keeps saying i should try the breathing thing"), not asked for too."""
+    return bool(_REPORTED_ADVICE.search(key)) and not _OWN_ASK.search(key)
+
+
 _WHERE_TO_START = re.compile(r"\b(where|how) (do|would|should|can|could|does) (i|you|one|someone) (even )?"
                              r"(start|begin|go about (it|that|this)|get one|find one|get started)\b")
 
@@ -947,8 +954,7 @@ class Companion:
             return
         if self._keep_given_line(result.text):
             return
-        advised = _REPORTED_ADVICE.search(said.key) and not _OWN_ASK.search(said.key)  # someone else's idea
-        tried = self.dialogue.tried_exercise(said.key) if not said.question and not advised else None
+        tried = self.dialogue.tried_exercise(said.key) if not said.question and not _advised(said.key) else None
         if tried and not self.dialogue.negated(said.key):  # "ok fine we can try the thought thing": started
             if tried == "breathe":
                 self._speak_reply(IntentResult(result.text, "breathe", 1.0, {}))
@@ -1246,9 +1252,8 @@ class Companion:
         return True
 
     def _is_request(self, said: Said, intent: str, confidence: float) -> bool:
-        if said.no_words or (_REPORTED_ADVICE.search(said.key) and not _OWN_ASK.search(said.key)
-                             and not said.question):  # "she said I should see my doctor. where would I start?"
-            return False
+        if said.no_words or (_advised(said.key) and not said.question):  # a question still asks ("she said I
+            return False  # should see my doctor. where would I start?")
         if intent == "professional_help" and not said.refusal_lead:  # "where do i get therapy?": ways to find one
             # a question about something else ("we called them. … my supervisor apologised??") asks for nothing here
             question = said.question and _asks_about_help(self.dialogue.current_text)

@@ -162,9 +162,10 @@ class ReplyBook:
             return self._pick("progress/empty", p["empty"]).format(days=days)
         by_kind: dict[str, int] = s.get("by_kind") or {}
         feelings: dict[str, int] = s.get("feelings") or {}
+        minutes = float(s.get("minutes") or 0)
         values = {
             "days": days, "sessions": sessions, "completed": int(s.get("completed") or 0),
-            "minutes": round(float(s.get("minutes") or 0)), "duration": _duration(float(s.get("minutes") or 0)),
+            "minutes": round(minutes), "duration": _duration(minutes),
             "checkins": checkins, "journal_entries": journal,
             "connection_steps": steps,
             "top_kind": self._name(max(by_kind, key=by_kind.__getitem__)) if by_kind else "",
@@ -198,4 +199,3 @@ def _duration(minutes: float) -> str:
     if minutes < 1.5:
         return "about a minute"
     return f"about {round(minutes)} minutes"
-

@@ -443,7 +443,8 @@ class Router:
         negated = re.search(r"\bnot (very |really |feeling |so |that )?(okay|good|great|alright|fine)\b", key)
         if negated:
             return "sad"
-        key = " ".join(_COMPARED.sub(" ", key).split()) or key  # "a younger mother would do better": not good
+        compared = " ".join(_COMPARED.sub(" ", key).split())  # "a younger mother would do better": not good
+        key, padded = compared or key, f" {compared} "
         scores = self._nn.scores(key)
         best, best_score = None, 0.0
         for index, feeling in self._feeling_of.items():
@@ -451,7 +452,6 @@ class Router:
                 best, best_score = feeling, float(scores[index])
         if best_score >= 0.6:  # a close example says more than one word ("my heart will not slow down")
             return best
-        padded = _COMPARED.sub(" ", padded)
         named = [value for said, value in self._feelings if f" {said} " in padded and value in FEELINGS]
         if best in named:  # two feelings named ("tired but lighter"): the one the examples also lean to
             return best
