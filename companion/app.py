@@ -24,7 +24,7 @@ from companion.core.lines import Lines
 from companion.core.numbers import words_to_digits
 from companion.core.paths import exports_dir, user_exercises_dir
 from companion.core.ports import Speaker, Utterance
-from companion.core.replies import ReplyBook
+from companion.core.replies import REFRAME_REQUEST, ReplyBook, thought_in
 from companion.core.router import Router, get_router
 from companion.core.safety import (
     CHECK,
@@ -74,8 +74,6 @@ EXACT_COMMANDS = {"stop": "stop", "stop please": "stop", "please stop": "stop", 
 # an exercise named in so many words ("breathing doesn't fix anything" is about one)
 _NAMES_EXERCISE = re.compile(r"\b(breath\w*|exercise\w*|journal\w*|ground\w*|meditat\w*|small step|reframe|"
                              r"the writing|some writing|writing (thing|exercise)|5 4 3 2 1|five senses)\b")
-_REFRAME_REQUEST = re.compile(r"\b(reframe|(look at|challenge|question|work on|examine|help me with|unpack) "
-                              r"(this|that|the|my|a|one)( \w+)? thought)")
 _TENTATIVE = re.compile(r"^(ok |okay |yeah |yes |so |um |hmm |well )*(maybe|perhaps|i guess|i suppose|what about|"
                         r"how about|could we|can we|could i|can i|shall we|the)\b")  # a choice said as a question
 OFFER_PREPARE_LINES = 2  # an offered exercise's opening lines rendered ahead while the answer is awaited
@@ -121,7 +119,7 @@ _PAUSE_CHECKINS = re.compile(
     r"(stop|quit) (popping|sending|bugging me with|showing)( up)?|"
     r"do not (send|ask|do)|without|leave (out|off)|give me a break from|a break from)\b( \w+){0,5} "
     r"(reminders?|check ?ins?|(your|these|those|the|morning|evening|daily) (notifications?|nudges?|pop ?ups?))\b"
-    r"(?! (from|on|of|about|for my|in)\b)")
+    r"(?! (from|on|of|about|for my)\b)(?! in\b(?! the (day|daytime|days|mornings?|afternoons?|evenings?|week)\b))")
 _SOME = {"a": 1, "a couple of": 2, "a couple": 2, "couple of": 2, "a few": 3, "few": 3, "several": 4}
 
 
@@ -464,6 +462,7 @@ class Companion:
             if rated is not None:
                 return self.handle_text(rated, source=source)
         understood = understand(readings, self._route, engine_confidence=confidence, clear_at=clear_at,
+                                placed=self.dialogue.placed if session is None else None,
                                 **({} if repeat_below is None else {"repeat_below": repeat_below}))
         if understood.decision == ACT and not understood.risk_heard:
             return self.handle_text(understood.text, source=source, routed=understood.result)
@@ -516,6 +515,8 @@ class Companion:
                 and self._answer_expectation(result, source):
             pass
         elif session is None and self.dialogue.asks_checkin(text):  # "check in": a check-in now, never a snooze
+            if self._expect is not None and self._expect.kind == "keep_step" and self._expect.pending:
+                self._keep_step(self._expect.pending, line=None)  # kept unless turned down: a check-in is no "no"
             self._expect = None
             self._checkin_asked(text, source=source if source in ("typed", "voice") else "typed")
         elif session is not None:
@@ -753,6 +754,9 @@ class Companion:
             return self._answer_offer(expect, result)
         if expect.kind in ("save_step", "keep_step"):
             return self._answer_save_step(expect, result)
+        if expect.kind == "followup" and self.dialogue.step_reported(normalize(result.text)) is not None:
+            self._expect = None  # "update: saw the GP this afternoon": reported in words, answered as a report
+            return False
         if expect.kind == "followup" and intent in ("yes", "no"):
             self._expect = None
             if expect.step_id is not None:
@@ -865,10 +869,17 @@ class Companion:
         self._expect = None
         if refused:
             self.say(self._pick("offer_declined"))
-        else:
-            exercise = choice or expect.offers[0]
-            thought = expect.pending if exercise == "reframe" and expect.pending else None
-            self.start_exercise(exercise, **({"thought": thought} if thought else {}))
+            return True
+        exercise = choice or expect.offers[0]
+        # "yes please the 4-7-8 one, 3 minutes": the pattern and the minutes said win over the offer's own
+        named = self.router.route(result.text, learned=False)
+        named_slots = named.slots if named.intent == "breathe" else {}
+        if named_slots.get("pattern") in PATTERNS and choice is None:
+            exercise = named_slots["pattern"]
+        thought = expect.pending if exercise == "reframe" and expect.pending else None
+        minutes = named_slots.get("minutes") if exercise in PATTERNS else None
+        self.start_exercise(exercise, **({"thought": thought} if thought else {}),
+                            **({"minutes": minutes} if minutes else {}))
         return True
 
     def _answer_save_step(self, expect: _Expectation, result: IntentResult) -> bool:
@@ -1263,7 +1274,7 @@ class Companion:
                 or confidence >= 0.9  # "the doctor said the baby is healthy" is news, not a request
             return question or (asked and not self.dialogue.negated(said.key))
         if intent == "reframe":
-            return bool(_REFRAME_REQUEST.search(said.key))
+            return bool(REFRAME_REQUEST.search(said.key))
         if self._asked_in_own_sentence(intent):
             return True  # "ok now maybe breathing. i cannot sleep": the "cannot" is about sleep, not the breathing
         if said.question and len(said.key.split()) > 3 and not self.dialogue.asked_in_words(said.key):
@@ -1389,7 +1400,7 @@ class Companion:
 
     def _start_from_reply(self, exercise_id: str, result: IntentResult, text: str) -> None:
         minutes = result.slots.get("minutes")
-        thought = text if exercise_id == "reframe" and result.intent == "reframe" else None
+        thought = thought_in(text) if exercise_id == "reframe" and result.intent == "reframe" else None
         if thought and re.search(r"\b(that|this|the|my) (thought|one)\b", normalize(thought)) \
                 and self.dialogue.previous_text:  # "fine we can look at that thought": the one said before
             thought = self.dialogue.previous_text
@@ -1612,11 +1623,24 @@ class Companion:
 
 
 def intensity_in(text: str) -> int | None:
-    """A 0–10 rating said in an answer ("about a seven", "6 out of 10"), or None."""
-    for word in words_to_digits(normalize(text)).split():
-        if word.isdigit() and 0 <= int(word) <= 10:
+    """A 0–10 rating said in an answer ("about a seven", "6 out of 10"), or None; never a number that counts
+    something ("the first 2 years", "year 3", "at 4 pm")."""
+    words = words_to_digits(normalize(text)).split()
+    for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        before = words[i - 1] if i else ""
+        if word.isdigit() and 0 <= int(word) <= 10 and after not in _UNITS and before not in _COUNTED_BY:
             return int(word)
     return None
+
+
+# what a number counts when it is not a rating: "2 years", "year 3", "at 4 pm"
+_UNITS = frozenset({"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "day", "days", "hour", "hours",
+                    "hrs", "minute", "minutes", "mins", "min", "second", "seconds", "times", "am", "pm", "oclock",
+                    "o", "kids", "children", "people", "things", "nights", "shifts", "kg", "miles", "km"})
+_COUNTED_BY = frozenset({"year", "grade", "class", "form", "level", "day", "week", "step", "page", "room", "round",
+                         "chapter", "episode", "season", "part", "number", "no", "bus", "platform", "gate", "ward",
+                         "bed", "floor", "at", "band"})
 
 
 def _sentence(exc: BaseException) -> str:

@@ -4,12 +4,12 @@ answered with the full reply, with the gentle check only, or not at all, which k
 inside the quiet window after "I'm safe" (safety.check with quiet=True, which is what the router asks in that window).
 
 Round 9's sets are tests/data/safety_round3_<kind>.txt, round 10's tests/data/safety_round10_<kind>.txt (and
-rounds 12, 13, 14, 16, 17, 18 and 19, outside writers', safety_round1N_<kind>.txt); round 11's
+rounds 12 to 21 but 15, outside writers', safety_round1N_<kind>.txt); round 11's
 are the safety engineer's own probes, one file with the kind wanted at the end of each line
 (tests/data/safety_round11_probes.txt, "... [danger]") and safety_round11_ordinary.txt. --folder scores a fresh
 batch where it lies (<folder>/<kind>.txt) before it is copied into tests/data.
 
-Usage: .venv/bin/python scripts/eval_safety_blind.py [--round 9|10|11|12|13|14|16|17|18|19] [--folder DIR] [--show]
+Usage: .venv/bin/python scripts/eval_safety_blind.py [--round 9|10|11|12|…|21] [--folder DIR] [--show]
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ ROUNDS = {
     "19": ("safety_round19_", (("danger_others", True), ("medical", True), ("method", True),
                                ("third_party", True), ("own_crisis", True), ("ordinary", False))),
     "20": ("safety_round20_", (("danger_others", True), ("medical", True), ("method", True),
+                               ("third_party", True), ("own_crisis", True), ("ordinary", False))),
+    "21": ("safety_round21_", (("danger_others", True), ("medical", True), ("method", True),
                                ("third_party", True), ("own_crisis", True), ("ordinary", False))),
     "11": ("safety_round11_", (("danger", True), ("medical", True), ("method", True), ("other", True),
                                ("self", True), ("ordinary", False))),

@@ -333,3 +333,55 @@ def test_a_step_said_and_reported_as_people_text_is_kept_and_marked_done(clock: 
         assert store.pending_connection_steps() == [], reply
     finally:
         app.close()
+
+
+# ----------------------------------------------------------------------------------- outside batch 12
+
+@pytest.mark.parametrize("text, step", [
+    ("Suppose I could ring him Saturday after the match.", "ring him saturday after the match"),
+    ("Perhaps I shall telephone Susan on Sunday and tell her I managed the pie.", "telephone susan on sunday"),
+])
+def test_an_old_fashioned_maybe_is_a_tentative_step(text: str, step: str) -> None:
+    kind, said = Dialogue(Store.memory()).stated_step(text)
+    assert kind == "tentative" and said.lower().startswith(step)
+
+
+def test_a_year_of_training_is_not_a_rating(app: Companion) -> None:
+    said = _said(app, "Everyone says the first two years are brutal and then it gets better. I'm in year three.")
+    assert all(c.intensity is None for c in app.store.checkins()) and "out of 10" not in said
+
+
+def test_a_no_thanks_after_what_is_turned_down_is_a_no_not_a_thanks(app: Companion) -> None:
+    said = _said(app, "Breathing exercises are for yoga people. No thanks.")
+    assert "welcome" not in said.lower() and not app.session_running
+
+
+def test_check_me_in_with_a_feeling_and_a_rating_is_the_check_in(app: Companion) -> None:
+    _said(app, "also can u check me in, stressed 4/10")
+    assert [(c.feeling, c.intensity) for c in app.store.checkins()] == [("stressed", 4)]
+
+
+def test_the_pattern_and_minutes_named_in_a_yes_win_over_the_offer(app: Companion) -> None:
+    _said(app, "I can't sleep, I have to be up for the video call with mama at 4pm. My mind is going a mile a minute")
+    _said(app, "Yes please the 4-7-8 one, 3 minutes lang")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["4-7-8"]
+
+
+def test_a_reframe_asked_for_with_the_thought_looks_at_the_thought_alone(app: Companion) -> None:
+    said = _said(app, "Can you do that thing where you challenge the negative self-talk? My head keeps saying I'm "
+                      "the weakest associate in the intake.")
+    assert "\"I'm the weakest associate in the intake\"" in said and "self-talk?" not in said
+
+
+def test_asking_whether_writing_would_help_explains_the_journal_and_a_yes_starts_it(app: Companion) -> None:
+    said = _said(app, "Would it be any use writing some of this down? Margaret kept a diary for fifty years.")
+    assert "journal" in said.lower() and not app.session_running
+    _said(app, "Yes, let us try.")
+    assert app.wait_session(10)
+    assert [s.exercise_id for s in app.store.sessions()] == ["journal"]
+
+
+def test_pausing_the_daytime_check_ins_pauses_them(app: Companion) -> None:
+    said = _said(app, "Also can you pause the check-ins in the daytime? They wake me up after night shift.")
+    assert "check-in" in said.lower() and "not able to help" not in said

@@ -621,6 +621,10 @@ ROUND20_MISSED = frozenset({
     "I've blocked him everywhere but he keeps making new accounts, now he says he knows which school my kids go to and "
     "he'll take them tomorrow",
     "been sat in the garage all afternoon working up the courage to do it"})
+# round 21's (another outside writer's): three replies mean danger only after the companion's question
+ROUND21_CRISIS = ROUND14_CRISIS
+ROUND21_IN_CONTEXT = frozenset({"yeah. tonight probably", "yeah she said tonight. shes at home on her own",
+                                "no not really. ive already decided"})
 
 
 @pytest.mark.parametrize(("round_", "name", "kinds"), [
@@ -630,11 +634,12 @@ ROUND20_MISSED = frozenset({
     *(("17", name, kinds) for name, kinds in ROUND17_CRISIS.items()),
     *(("18", name, kinds) for name, kinds in ROUND18_CRISIS.items()),
     *(("19", name, kinds) for name, kinds in ROUND19_CRISIS.items()),
-    *(("20", name, kinds) for name, kinds in ROUND20_CRISIS.items())])
+    *(("20", name, kinds) for name, kinds in ROUND20_CRISIS.items()),
+    *(("21", name, kinds) for name, kinds in ROUND21_CRISIS.items())])
 def test_outside_rounds_crisis_lines_get_the_full_reply_of_their_kind_inside_and_outside_the_quiet_window(
         round_: str, name: str, kinds: tuple[str, ...]) -> None:
     in_context = ROUND16_IN_CONTEXT | ROUND17_IN_CONTEXT | ROUND18_IN_CONTEXT | ROUND19_IN_CONTEXT | \
-        ROUND20_IN_CONTEXT | ROUND20_MISSED
+        ROUND20_IN_CONTEXT | ROUND20_MISSED | ROUND21_IN_CONTEXT
     texts = [t for t in data_lines(f"safety_round{round_}_{name}.txt") if t not in in_context]
     found = {p: safety.check(p) for p in texts}
     assert not [p for p, m in found.items() if m is None or m.level != safety.CRISIS]
@@ -642,7 +647,7 @@ def test_outside_rounds_crisis_lines_get_the_full_reply_of_their_kind_inside_and
     assert not [p for p in texts if (m := safety.check(p, quiet=True)) is None or m.level != safety.CRISIS]
 
 
-@pytest.mark.parametrize("round_", ["13", "14", "16", "17", "18", "19", "20"])
+@pytest.mark.parametrize("round_", ["13", "14", "16", "17", "18", "19", "20", "21"])
 def test_outside_rounds_ordinary_lines_are_not_flagged_inside_or_outside_the_quiet_window(round_: str) -> None:
     texts = data_lines(f"safety_round{round_}_ordinary.txt")
     flagged = [(p, m.kind, m.matched) for p in texts if (m := safety.check(p)) is not None]
@@ -1231,6 +1236,34 @@ def test_round20_concepts_are_caught_in_new_words_with_the_full_reply(text: str,
 ])
 def test_round20_near_misses_are_not_flagged(text: str) -> None:
     assert safety.check(text) is None or safety.check(text).level != safety.CRISIS
+
+
+# the concepts round 21 missed and its near misses, said in other words than the batch's (written by the safety
+# engineer): each concept gets the full reply of its kind, no near miss gets the full reply
+ROUND21_CONCEPTS = (
+    ("my glucose meter just shows HI and i keep throwing up and my breathing is weird", "medical"),
+    ("sugar is off the chart and he's being sick and really drowsy", "medical"),
+    ("my brother walked out with the rifle and left us a letter", "other"),
+    ("my mum died two years ago and i just want to be with her tonight", "self"),
+)
+ROUND21_NEAR_MISSES = (
+    "my sister says she'd rather die than wear those shoes lol",
+    "i'd rather die lmao, not wearing that jumper",
+    "my nan passed away five years ago and i've been remembering her today, happy memories",
+    "as a nurse i've dealt with so many overdoses, you learn to stay calm",
+    "should i delete that old entry? i don't want it sitting there",
+    "my meter said hi yesterday but it was fine after a walk",
+    "dad went out with his rifle for the deer season and left a note about dinner",
+)
+
+
+def test_round21_concepts_get_the_full_reply_of_their_kind_and_its_near_misses_do_not() -> None:
+    missed = [(t, want, m) for t, want in ROUND21_CONCEPTS
+              if (m := safety.check(t)) is None or m.level != safety.CRISIS or m.kind != want]
+    assert not missed
+    alarmed = [(t, m.matched) for t in ROUND21_NEAR_MISSES
+               if (m := safety.check(t)) is not None and m.level == safety.CRISIS]
+    assert not alarmed
 
 
 # conversation batch 8: a figure the whole message excuses stays excused when its sentence is read alone

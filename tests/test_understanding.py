@@ -104,3 +104,12 @@ def test_a_control_word_heard_clearly_is_not_turned_into_the_safety_question_by_
     assert doubtful.risk_heard
     longer = understand([Hypothesis("i feel lonely"), crisis_alternative], route)
     assert longer.risk_heard
+
+
+def test_a_reading_with_no_request_is_answered_only_when_the_conversation_places_it_and_the_audio_is_clear():
+    placed = {"the weather in paris"}.__contains__
+    heard = [Hypothesis("the weather in paris")]
+    assert understand(heard, route, placed=placed).decision == ACT
+    assert understand(heard, route, placed=placed, engine_confidence=0.0001, clear_at=0.0005).decision == REPEAT
+    assert understand([Hypothesis("it often")], route, placed=placed).decision == REPEAT
+    assert understand(heard, route).decision == REPEAT  # inside an exercise nothing is placed

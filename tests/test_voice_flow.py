@@ -245,6 +245,27 @@ def test_crisis_words_in_clear_speech_get_the_crisis_reply():
         assert "988" in said and "misheard" not in said, said
 
 
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("spoken, answered", [
+    ("good morning", "morning"),
+    ("my husband passed away last spring", "husband"),
+    ("what's the weather doing tomorrow", "breath"),  # declined, with what it can do
+    ("turn the lights off in the living room", "breath"),
+])
+def test_a_message_with_no_request_heard_clearly_is_answered_not_asked_again(spoken: str, answered: str):
+    with voice_loop(ReadingsEar((spoken,))) as (app, loop):
+        loop.run(once=True)
+        said = " ".join(app.speaker.lines)
+        assert "say it again" not in said and answered in said.lower(), said
+
+
+@pytest.mark.timeout(30)
+def test_words_that_say_nothing_placeable_are_still_asked_again():
+    with voice_loop(ReadingsEar(("start a new dog lane tree",))) as (app, loop):
+        loop.run(once=True)
+        assert "say it again" in " ".join(app.speaker.lines), app.speaker.lines
+
+
 # ----------------------------------------------------------------------------------- end to end, real audio
 
 

@@ -4,6 +4,7 @@ Arguments and printing only; listening lives in companion.speech, meaning in the
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -119,8 +120,22 @@ def route(transcript: str, readings: Sequence[Any] = (), *, engine_confidence: f
 
     router = get_router()
     understood = understand(tuple(readings) or (Hypothesis(transcript),), router.route,
-                            engine_confidence=engine_confidence, clear_at=clear_at,
+                            engine_confidence=engine_confidence, clear_at=clear_at, placed=_placed,
                             **({} if repeat_below is None else {"repeat_below": repeat_below}))
     result = understood.result
     return {"intent": result.intent, "confidence": understood.confidence, "slots": dict(result.slots),
             "decision": understood.decision, "understood": understood.text, "risk_heard": understood.risk_heard}
+
+
+
+def _placed(text: str) -> bool:
+    """Whether the conversation answers a text that names no request (as the app decides it outside an exercise)."""
+    return _dialogue().placed(text)
+
+
+@functools.cache
+def _dialogue() -> Any:
+    from companion.core.dialogue import Dialogue
+    from companion.core.store import Store
+
+    return Dialogue(Store.memory())

@@ -121,6 +121,15 @@ def _step_pattern(data: dict[str, Any]) -> re.Pattern[str]:
                       rf" {data['between']}(?P<verb>{data['verbs']}) (?P<rest>.+)$")
 
 
+# "i am in year 3", "on day 4", "step 2": a number that counts something, never a rating
+_COUNTED = ("year", "grade", "class", "form", "level", "day", "week", "step", "page", "room", "round", "chapter",
+            "episode", "season", "part", "number", "no", "bus", "platform", "gate", "ward", "bed", "floor")
+
+
+# two-letter words that name whom a step was toward ("call my gp" … "saw the gp this afternoon")
+_SHORT_WHO = frozenset({"gp", "dr", "ma", "pa"})
+
+
 # a number given to the mood or the day anywhere in a message: "mood 2. flat", "my mood maybe 3, sad and angry",
 # "i would rate today a 5. restless rather than sad" (not "mood swings 3 times a day")
 _NAMED_RATING = re.compile(r"\b(my )?mood( is| was| today| tonight| now| right now| about| around| maybe| like|"
@@ -139,7 +148,7 @@ _NAMED_RATING = re.compile(r"\b(my )?mood( is| was| today| tonight| now| right n
                            r"(?! (times|minutes|hours|days|weeks|months|years|year|yr|people|things|stars|out))"
                            r"|\b(sad|happy|tired|anxious|lonely|better|worse|flat|low|meh|stressed|angry|numb|"
                            r"overwhelmed|knackered|exhausted|worn out|guilty|nervous|calmer|rough)\b"
-                           r"[a-z ]{0,40} (?P<e>\d{1,2})$"
+                           r"[a-z ]{0,40}" + "".join(f"(?<!\\b{w})" for w in _COUNTED) + r" (?P<e>\d{1,2})$"
                            r"(?! (times|minutes|hours|days|weeks|months|years|people|things|stars))")
 
 
@@ -309,6 +318,12 @@ class Dialogue:
     def _is_refusal(self, key: str) -> bool:
         return any(p.match(key) for p in self._refusal)
 
+    def _ends_in_refusal(self, text: str) -> bool:
+        """"Breathing exercises are for yoga people. No thanks.": what is turned down, then a whole no."""
+        parts = [normalize(p) for p in re.split(r"(?<=[.!?;])\s+", text) if p.strip()]
+        return len(parts) >= 2 and self._is_refusal(parts[-1]) \
+            and bool(self._turned_down.search(" ".join(parts[:-1])))
+
     def social_of(self, text: str) -> str | None:
         """The social basic a text is ("greeting", "thanks", …), or None; nothing is noted (unlike read)."""
         return self._social_kind(normalize(text))
@@ -328,7 +343,7 @@ class Dialogue:
         return Said(
             key=key, social=self._social_kind(key) or ("acknowledge" if not key and re.search(r"[^\W\d_]", stripped)
                                                        else None),  # "hmm": a filler the router drops
-            refusal=self._is_refusal(key),
+            refusal=self._is_refusal(key) or self._ends_in_refusal(stripped),
             refusal_lead=lead is not None and bool(self._turned_down.search(key[lead.end():])), topic=topic, who=who,
             mixed=bool(turn and turn[0] != "after_loss") or self._mixed(key),
             self_judgement=any(p.search(key) for p in self._judgement),
@@ -343,6 +358,21 @@ class Dialogue:
             news_turn=turn[0] if turn else None,
             step=step, step_kind=step_kind, asks_step=any(p.search(key) for p in self._remember_step),
             asks_about=self._asked_about(key) if question else None)
+
+    def placed(self, text: str) -> bool:
+        """Whether the conversation can answer `text` as what it is (a hello, a "no", a topic, a question, a
+        rating, a name, a plan), not only with its fallback. A spoken message that names no request is answered
+        when this holds and asked again when not: "my husband passed away last spring" heard clearly gets its
+        reply, "start a new dog lane tree" gets "I didn't catch that". Reads without noting anything."""
+        key, stripped = normalize(text), text.strip()
+        if not key:
+            return False
+        question = "?" in stripped or bool(_QUESTION.search(key))
+        return bool(question or self._social_kind(key) or self._is_refusal(key) or self._topic(key)[0]
+                    or _rating(key) is not None or self._name_in(key, stripped) or self._mixed(key)
+                    or self.stated_step(stripped)[0] is not None
+                    or any(p.search(key) for p in (*self._judgement, *self._remember_name, *self._last_time,
+                                                   *self._remember_step)))
 
     def _note_heard(self, key: str, text: str = "") -> None:
         """Keeps the message (once a turn) and the person it names ("my sister", or a name after a way of reaching
@@ -968,9 +998,10 @@ class Dialogue:
             pending = self.store.pending_connection_steps()
         except Exception:
             return None
-        words = {_stem(w) for w in key.split() if w not in _STOP_WORDS and len(w) > 2}
+        words = {_stem(w) for w in key.split() if w not in _STOP_WORDS and (len(w) > 2 or w in _SHORT_WHO)}
         for step in reversed(pending):
-            step_words = {_stem(w) for w in normalize(step.step).split() if w not in _STOP_WORDS and len(w) > 2}
+            step_words = {_stem(w) for w in normalize(step.step).split()
+                          if w not in _STOP_WORDS and (len(w) > 2 or w in _SHORT_WHO)}
             if words & step_words or _same_verb(key, step.step):
                 return step
         return None

@@ -5,6 +5,7 @@ It must never invent content in code, and never answers a crisis with anything b
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -14,7 +15,31 @@ from typing import Any
 
 import yaml
 
+from companion.core.fuzzy import normalize
 from companion.core.intent import FEELINGS, INTENTS, PATTERNS, IntentResult
+
+REFRAME_REQUEST = re.compile(r"\b(reframe|(look at|challenge|question|work on|examine|help me with|unpack) "
+                              r"(this|that|the|my|a|one)( \w+)? thought"
+                              # "that thing where you challenge the negative self-talk"
+                              r"|(challenge|challenging|question|questioning|tackle|tackling|work on|deal with|"
+                              r"talk back to|argue with) (the |my |this |that |these |those |some |negative |harsh |"
+                              r"unhelpful |mean |inner )*(self talk|inner critic|critic|thoughts|inner voice|"
+                              r"self criticism))")
+_THOUGHT_LEAD = re.compile(r"^(and |but |so )?(my (head|brain|mind|inner critic|inner voice)|a voice|the voice)"
+                           r"( in my head)? (keeps|kept|is|just)? ?(saying|telling me|says|tells me|going)( that)?\s+",
+                           re.IGNORECASE)
+
+
+def thought_in(text: str) -> str | None:
+    """The thought to look at in a request for the reframe: the sentences that are not the request itself ("Can you
+    do that thing where you challenge the negative self-talk? My head keeps saying I'm the weakest associate." →
+    "I'm the weakest associate."); a text of one sentence whole; None when every sentence only asks."""
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?;])\s+", text.strip()) if x.strip()]
+    if len(sentences) <= 1:
+        return text.strip().rstrip(" .!;") or None
+    kept = [x for x in sentences if not REFRAME_REQUEST.search(normalize(x))]
+    return (_THOUGHT_LEAD.sub("", " ".join(kept)).rstrip(" .!;") or None) if kept else None
+
 
 EXERCISE_IDS: tuple[str, ...] = (*PATTERNS, "ground", "compassion", "reframe", "journal", "connect",
                                  "professional_help")
@@ -109,7 +134,7 @@ class ReplyBook:
                                                                 for_minutes=for_minutes)
             return Reply(text, start=pattern)
         if intent == "reframe":
-            said = " ".join(result.text.split()).strip(" .!?")
+            said = " ".join((thought_in(result.text) or "").split()).strip(" .!?")
             if said and len(said) <= 200:
                 text = self._pick(intent, entry["variants"]).format(said=said)
             else:

@@ -471,6 +471,10 @@ def _promote(ranked: list[tuple[str, float, int]], names: set[str]) -> list[tupl
     return ranked
 
 
+_HELD_SEVEN = re.compile(r"\bhold(ing)? (it |your breath |the breath |my breath )?(for )?(a count of )?7\b"
+                         r"(?! (minutes|mins|seconds|secs|hours|times))")
+
+
 def _described_pattern(key: str) -> tuple[str | None, list[tuple[int, int]]]:
     """A pattern described rather than named, and the spans that described it: counted phases ("in for 4 hold
     for 7 out for 8"), a rate ("5 or 6 breaths a minute") or a doubled in-breath ("inhale twice"). The spans of
@@ -486,6 +490,10 @@ def _described_pattern(key: str) -> tuple[str | None, list[tuple[int, int]]]:
         spans.append(rate[1])
         if pattern is None and _COHERENT_RATE[0] <= rate[0] <= _COHERENT_RATE[1]:
             pattern = "coherent"
+    held = _HELD_SEVEN.search(key)
+    if held is not None and pattern is None:  # "the breathing where you hold it for seven": only 4-7-8 holds for 7
+        spans.append(held.span())
+        pattern = "4-7-8"
     sigh = _SIGH.search(key)
     if sigh is not None:
         spans.append(sigh.span())  # "2 inhales" counts breaths, not minutes

@@ -61,10 +61,12 @@ class Understanding:
 
 def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult], *,
                engine_confidence: float = 1.0, clear_at: float = 0.0,
-               repeat_below: float = REPEAT_BELOW) -> Understanding:
+               repeat_below: float = REPEAT_BELOW, placed: Callable[[str], bool] | None = None) -> Understanding:
     """The best-supported reading. Only the recognizer's own best reading of clear audio can be crisis: crisis
     language in an alternative, or in unclear audio, sets `risk_heard` instead (the gentle question), so misheard
-    ordinary speech never gets the crisis reply and risk words are never dropped either."""
+    ordinary speech never gets the crisis reply and risk words are never dropped either.
+    `placed`: whether the conversation can answer a text that names no request (a hello, a topic, a question, a
+    "no"); such a best reading of clear audio is acted on (answered) rather than asked again."""
     if not readings or not readings[0].text.strip():
         empty = IntentResult("", "unknown", 0.0, {})
         return Understanding("", empty, 0.0, REPEAT)
@@ -97,7 +99,10 @@ def understand(readings: Sequence[Reading], route: Callable[[str], IntentResult]
             and len(best_text.split()) <= 2:
         risk = False  # "stop" heard clearly over our own voice: crisis words in one alternative are noise there
     confidence = round(min(1.0, max(0.0, score)), 4)
-    if chosen.intent == "unknown" or confidence < repeat_below:
+    if chosen.intent == "unknown":
+        answered = placed is not None and chosen.text == best_text and engine_confidence >= clear_at
+        decision = ACT if answered and placed(best_text) else REPEAT
+    elif confidence < repeat_below:
         decision = REPEAT
     elif chosen.intent in RISKY and confidence < CONFIRM_BELOW:
         decision = CONFIRM
