@@ -74,6 +74,21 @@ def test_cli_hears_a_command_from_any_wav_format(tmp_path):
 
 @pytest.mark.real
 @pytest.mark.timeout(120)
+def test_a_clearly_heard_message_with_no_request_is_answered_and_nonsense_is_asked_again(tmp_path):
+    """The embedded engine on a flite voice: an out-of-scope question and grief are acted on (the conversation
+    answers them) with no request read into them; words that place nothing are asked again. (Grief may also be
+    asked about gently when an alternative reading holds crisis words: `risk_heard` is not asserted for it.)"""
+    for text in ("what's the weather doing tomorrow", "my husband passed away last spring"):
+        out = listen_json("--file", str(padded_wav(tmp_path / "said.wav", speech(text))), env=cli_env(tmp_path))
+        assert out["intent"] == "unknown" and out["decision"] == "act", out
+        assert "weather" not in text or not out["risk_heard"], out
+    out = listen_json("--file", str(padded_wav(tmp_path / "said.wav", speech("start a new dog lane tree"))),
+                      env=cli_env(tmp_path))
+    assert out["decision"] == "repeat", out
+
+
+@pytest.mark.real
+@pytest.mark.timeout(120)
 def test_silence_noise_and_clipping_are_answers_not_errors(tmp_path):
     env = cli_env(tmp_path)
     silence = listen_json("--file", str(write_wav(tmp_path / "q.wav", b"\0" * 64000)), env=env)

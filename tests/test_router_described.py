@@ -24,6 +24,11 @@ def router() -> Router:
     ("slow breathing please, six or seven breaths a minute", "coherent"),
     ("two short inhales through the nose then let it all out", "sigh"),
     ("sniff in twice and then a slow breath out", "sigh"),
+    # the sigh named, as a recognizer hears it after its first word
+    ("Cyclic side please", "sigh"),
+    ("the physiological sign one", "sigh"),
+    # only 4-7-8 holds for seven
+    ("the breathing where you hold it for seven", "4-7-8"),
 ])
 def test_described_patterns(router: Router, text: str, pattern: str) -> None:
     result = router.route(text)
