@@ -1639,8 +1639,8 @@ _UNITS = frozenset({"year", "years", "yr", "yrs", "month", "months", "week", "we
                     "hrs", "minute", "minutes", "mins", "min", "second", "seconds", "times", "am", "pm", "oclock",
                     "o", "kids", "children", "people", "things", "nights", "shifts", "kg", "miles", "km"})
 _COUNTED_BY = frozenset({"year", "grade", "class", "form", "level", "day", "week", "step", "page", "room", "round",
-                         "chapter", "episode", "season", "part", "number", "no", "bus", "platform", "gate", "ward",
-                         "bed", "floor", "at", "band"})
+                         "chapter", "episode", "season", "part", "number", "bus", "platform", "gate", "ward", "bed",
+                         "floor", "band"})
 
 
 def _sentence(exc: BaseException) -> str:

@@ -385,3 +385,13 @@ def test_asking_whether_writing_would_help_explains_the_journal_and_a_yes_starts
 def test_pausing_the_daytime_check_ins_pauses_them(app: Companion) -> None:
     said = _said(app, "Also can you pause the check-ins in the daytime? They wake me up after night shift.")
     assert "check-in" in said.lower() and "not able to help" not in said
+
+
+@pytest.mark.parametrize(("text", "rating"), [
+    ("i'd put it at 6", 6), ("no, 5", 5), ("at 4 pm, maybe a 6", 6), ("about a seven", 7), ("3/10", 3),
+    ("the first two years were brutal, i'm in year three", None), ("been up since 5 am", None),
+])
+def test_a_rating_is_read_but_never_a_number_that_counts_something(text: str, rating: int | None) -> None:
+    from companion.app import intensity_in
+
+    assert intensity_in(text) == rating
