@@ -15,10 +15,10 @@ from typing import Any
 from companion.core import journal_copy
 from companion.core.clock import Clock, RealClock
 from companion.core.config import Config
-from companion.core.dialogue import Dialogue, Expectation, Said, clean_step, step_text
+from companion.core.dialogue import COUNTED_BY, Dialogue, Expectation, Said, clean_step, step_text
 from companion.core.events import Event, EventBus
 from companion.core.exercises import ExerciseLibrary, load_library
-from companion.core.fuzzy import normalize
+from companion.core.fuzzy import normalize, sentences
 from companion.core.intent import CONTROL_INTENTS, PATTERNS, IntentResult, RouteContext
 from companion.core.lines import Lines
 from companion.core.numbers import words_to_digits
@@ -701,10 +701,10 @@ class Companion:
             self._expect = _Expectation("keep_step", pending=said.step)
             self.say(self.dialogue.line("plan.keep", step=clean_step(said.step)))
             return
-        sentences = re.split(r"(?<=[.!?])\s+", result.text.strip(), maxsplit=1)
-        if exercise != "journal" and len(sentences) == 2 and EXACT_COMMANDS.get(normalize(sentences[0])) == "stop":
+        first_rest = re.split(r"(?<=[.!?])\s+", result.text.strip(), maxsplit=1)
+        if exercise != "journal" and len(first_rest) == 2 and EXACT_COMMANDS.get(normalize(first_rest[0])) == "stop":
             self.stop("closed")  # "ok finish. I feel more here now. Thank you": the exercise ends, the rest is heard
-            self._converse(self._route(sentences[1]), "typed")
+            self._converse(self._route(first_rest[1]), "typed")
             return
         if said.key in EXACT_COMMANDS:
             command = EXACT_COMMANDS[said.key]
@@ -1021,7 +1021,7 @@ class Companion:
     def _after_social_lead(self, text: str) -> tuple[str, str]:
         """("thanks" or the hello said, what follows) when a first sentence is only a thank-you or a "good evening"
         and what follows says something of its own (five words or more, not a goodbye); ("", "") otherwise."""
-        parts = [p for p in re.split(r"(?<=[.!?;])\s+", text.strip()) if p.strip()]
+        parts = sentences(text)
         acks = 0  # "Good. Well. Today Derek didn't know who I was…": a bare "ok." or "good." only opens the message
         while acks < len(parts) - 1 and _ACK_ONLY.match(normalize(parts[acks])):
             acks += 1
@@ -1077,9 +1077,9 @@ class Companion:
         elif (step := d.step_reported(said.key)) is not None:
             self.store.follow_up_connection_step(step.id, "done")
             self.say(" ".join(filter(None, (d.line("step_done", step=step.step), d.step_news(said.key)))))
-            sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", d.current_text) if x.strip()]
-            if result.intent in START_INTENTS and len(sentences) > 1 and any(
-                    _NAMES_EXERCISE.search(k) and d.asked_in_words(k) and not d.negated(k) for k in sentences[1:]):
+            parts = [normalize(x) for x in sentences(d.current_text)]
+            if result.intent in START_INTENTS and len(parts) > 1 and any(
+                    _NAMES_EXERCISE.search(k) and d.asked_in_words(k) and not d.negated(k) for k in parts[1:]):
                 return False  # "texted her. … ok can we do the 5 4 3 2 1 thing while i wait": that asked for too
         elif said.save_request:
             self._keep_step(step_text(said.key, d.previous_text or said.key))
@@ -1284,12 +1284,12 @@ class Companion:
     def _asked_in_own_sentence(self, intent: str) -> bool:
         """A short sentence of its own naming the exercise the router read ("ok now maybe breathing."), not turned
         down and not a question, in a message of several sentences."""
-        sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", self.dialogue.current_text) if x.strip()]
-        if len(sentences) < 2:
+        parts = [normalize(x) for x in sentences(self.dialogue.current_text)]
+        if len(parts) < 2:
             return False
         return any(_NAMES_EXERCISE.search(k) and len(k.split()) <= 5 and not self.dialogue.negated(k)
                    and not _QUESTION_START.match(k) and self.replies.reply(IntentResult(k, intent, 1.0, {})).start
-                   for k in sentences)
+                   for k in parts)
 
     def _unplaced(self, said: Said, intent: str) -> str:
         """A message no request or feeling was read in: a topic, a question, or the fallback."""
@@ -1629,18 +1629,15 @@ def intensity_in(text: str) -> int | None:
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
         before = words[i - 1] if i else ""
-        if word.isdigit() and 0 <= int(word) <= 10 and after not in _UNITS and before not in _COUNTED_BY:
+        if word.isdigit() and 0 <= int(word) <= 10 and after not in _UNITS and before not in COUNTED_BY:
             return int(word)
     return None
 
 
-# what a number counts when it is not a rating: "2 years", "year 3", "at 4 pm"
+# what a number counts when it is not a rating ("2 years", "5 am"); what it follows is `dialogue.COUNTED_BY`
 _UNITS = frozenset({"year", "years", "yr", "yrs", "month", "months", "week", "weeks", "day", "days", "hour", "hours",
                     "hrs", "minute", "minutes", "mins", "min", "second", "seconds", "times", "am", "pm", "oclock",
                     "o", "kids", "children", "people", "things", "nights", "shifts", "kg", "miles", "km"})
-_COUNTED_BY = frozenset({"year", "grade", "class", "form", "level", "day", "week", "step", "page", "room", "round",
-                         "chapter", "episode", "season", "part", "number", "bus", "platform", "gate", "ward", "bed",
-                         "floor", "band"})
 
 
 def _sentence(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from companion.core.fuzzy import normalize
+from companion.core.fuzzy import normalize, sentences
 from companion.core.intent import IntentResult
 from companion.core.store import Store
 
@@ -121,9 +121,10 @@ def _step_pattern(data: dict[str, Any]) -> re.Pattern[str]:
                       rf" {data['between']}(?P<verb>{data['verbs']}) (?P<rest>.+)$")
 
 
-# "i am in year 3", "on day 4", "step 2": a number that counts something, never a rating
-_COUNTED = ("year", "grade", "class", "form", "level", "day", "week", "step", "page", "room", "round", "chapter",
-            "episode", "season", "part", "number", "no", "bus", "platform", "gate", "ward", "bed", "floor")
+# "i am in year 3", "on day 4", "step 2", "my band 6 interview": a number after these counts something, never a rating
+COUNTED_BY: tuple[str, ...] = ("year", "grade", "class", "form", "level", "day", "week", "step", "page", "room",
+                               "round", "chapter", "episode", "season", "part", "number", "bus", "platform", "gate",
+                               "ward", "bed", "floor", "band")
 
 
 # two-letter words that name whom a step was toward ("call my gp" … "saw the gp this afternoon")
@@ -148,8 +149,13 @@ _NAMED_RATING = re.compile(r"\b(my )?mood( is| was| today| tonight| now| right n
                            r"(?! (times|minutes|hours|days|weeks|months|years|year|yr|people|things|stars|out))"
                            r"|\b(sad|happy|tired|anxious|lonely|better|worse|flat|low|meh|stressed|angry|numb|"
                            r"overwhelmed|knackered|exhausted|worn out|guilty|nervous|calmer|rough)\b"
-                           r"[a-z ]{0,40}" + "".join(f"(?<!\\b{w})" for w in _COUNTED) + r" (?P<e>\d{1,2})$"
+                           r"[a-z ]{0,40}" + "".join(f"(?<!\\b{w})" for w in COUNTED_BY) + r" (?P<e>\d{1,2})$"
                            r"(?! (times|minutes|hours|days|weeks|months|years|people|things|stars))")
+
+
+def _asks(key: str, raw: str) -> bool:
+    """A question: a question mark typed, or a sentence that opens like one ("what is", "how do")."""
+    return "?" in raw or bool(_QUESTION.search(key))
 
 
 def _rating(key: str) -> int | None:
@@ -320,7 +326,7 @@ class Dialogue:
 
     def _ends_in_refusal(self, text: str) -> bool:
         """"Breathing exercises are for yoga people. No thanks.": what is turned down, then a whole no."""
-        parts = [normalize(p) for p in re.split(r"(?<=[.!?;])\s+", text) if p.strip()]
+        parts = [normalize(p) for p in sentences(text)]
         return len(parts) >= 2 and self._is_refusal(parts[-1]) \
             and bool(self._turned_down.search(" ".join(parts[:-1])))
 
@@ -331,7 +337,7 @@ class Dialogue:
     def read(self, text: str) -> Said:
         key = normalize(text)
         stripped = text.strip()
-        question = "?" in stripped or bool(_QUESTION.search(key))
+        question = _asks(key, stripped)
         turn = None if question else self._news_turn(key)
         # "after the divorce i started a choir and i love it": the present leads, its topic and sentiment count;
         # "my dog died but my new job is going well": the hard side's topic is kept for what follows
@@ -367,7 +373,7 @@ class Dialogue:
         key, stripped = normalize(text), text.strip()
         if not key:
             return False
-        question = "?" in stripped or bool(_QUESTION.search(key))
+        question = _asks(key, stripped)
         return bool(question or self._social_kind(key) or self._is_refusal(key) or self._topic(key)[0]
                     or _rating(key) is not None or self._name_in(key, stripped) or self._mixed(key)
                     or self.stated_step(stripped)[0] is not None
@@ -985,10 +991,10 @@ class Dialogue:
         """A pending small step the message reports as done ("I called my brother!"), or None."""
         # the sentence that reports it: in the past, not denied ("emailed dave. … i haven't done that commute in
         # years" reports; "i didn't call her" does not); the subject may be left out ("rang her at 7:45")
-        sentences = [normalize(x) for x in re.split(r"(?<=[.!?;])\s+", self.current_text) if x.strip()] \
+        parts = [normalize(x) for x in sentences(self.current_text)] \
             if normalize(self.current_text) == key else [key]
         # "can you ask me tomorrow if we actually called them": asked about later, not reported
-        reports = [k for k in sentences or [key] if not re.search(r"\b(not|never|did not|have not|could not)\b", k)
+        reports = [k for k in parts or [key] if not re.search(r"\b(not|never|did not|have not|could not)\b", k)
                    and not re.search(r"\b(if|whether) (i|we|you) (actually |really |ever )?\w+ed\b", k)
                    and (_PAST.search(k) or _DROPPED_I_PAST.match(k) or self._exclaimed_present(k))]
         if not reports:

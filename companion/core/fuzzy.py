@@ -71,6 +71,14 @@ def _unstretch(word: str) -> str:
     return _STRETCHED.sub(r"\1\1", _STRETCHED_END.sub(r"\1", word))
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """A message's sentences as typed: cut after ".", "!", "?" or ";" followed by a space; none empty."""
+    return [part for part in _SENTENCE_BREAK.split(text.strip()) if part.strip()]
+
+
 def normalize(text: str) -> str:
     """Lowercase words without punctuation, contractions expanded, fillers dropped: what both the
     templates and the classifier see. Total on any input (never raises)."""

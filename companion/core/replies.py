@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from companion.core.fuzzy import normalize
+from companion.core.fuzzy import normalize, sentences
 from companion.core.intent import FEELINGS, INTENTS, PATTERNS, IntentResult
 
 REFRAME_REQUEST = re.compile(r"\b(reframe|(look at|challenge|question|work on|examine|help me with|unpack) "
@@ -34,10 +34,10 @@ def thought_in(text: str) -> str | None:
     """The thought to look at in a request for the reframe: the sentences that are not the request itself ("Can you
     do that thing where you challenge the negative self-talk? My head keeps saying I'm the weakest associate." →
     "I'm the weakest associate."); a text of one sentence whole; None when every sentence only asks."""
-    sentences = [x.strip() for x in re.split(r"(?<=[.!?;])\s+", text.strip()) if x.strip()]
-    if len(sentences) <= 1:
+    parts = sentences(text)
+    if len(parts) <= 1:
         return text.strip().rstrip(" .!;") or None
-    kept = [x for x in sentences if not REFRAME_REQUEST.search(normalize(x))]
+    kept = [x for x in parts if not REFRAME_REQUEST.search(normalize(x))]
     return (_THOUGHT_LEAD.sub("", " ".join(kept)).rstrip(" .!;") or None) if kept else None
 
 

@@ -65,6 +65,7 @@ _YES_FEELINGS = frozenset(_RULES["yes_feelings"])  # "good" / "okay" answer a ye
 _COUNTED: dict[str, str] = {str(k): str(v) for k, v in _RULES["counted_patterns"].items()}
 _COHERENT_RATE: tuple[float, float] = tuple(_RULES["coherent_rate"])  # type: ignore[assignment]
 _SIGH = re.compile(_RULES["sigh"])
+_HELD_SEVEN = re.compile(_RULES["held_seven"])
 _CUES: dict[str, re.Pattern[str]] = {str(k): re.compile(v) for k, v in _RULES["cues"].items()}
 _DESCRIBED_CONFIDENCE = 0.6  # a described pattern outweighs a reading less sure than this
 _LEAD_CONFIDENCE = 0.8  # a known request said as the first sentence outweighs a whole reading less sure than this
@@ -471,10 +472,6 @@ def _promote(ranked: list[tuple[str, float, int]], names: set[str]) -> list[tupl
     return ranked
 
 
-_HELD_SEVEN = re.compile(r"\bhold(ing)? (it |your breath |the breath |my breath )?(for )?(a count of )?7\b"
-                         r"(?! (minutes|mins|seconds|secs|hours|times))")
-
-
 def _described_pattern(key: str) -> tuple[str | None, list[tuple[int, int]]]:
     """A pattern described rather than named, and the spans that described it: counted phases ("in for 4 hold
     for 7 out for 8"), a rate ("5 or 6 breaths a minute") or a doubled in-breath ("inhale twice"). The spans of
@@ -491,7 +488,7 @@ def _described_pattern(key: str) -> tuple[str | None, list[tuple[int, int]]]:
         if pattern is None and _COHERENT_RATE[0] <= rate[0] <= _COHERENT_RATE[1]:
             pattern = "coherent"
     held = _HELD_SEVEN.search(key)
-    if held is not None and pattern is None:  # "the breathing where you hold it for seven": only 4-7-8 holds for 7
+    if held is not None and pattern is None:  # "the breathing where you hold it for seven"
         spans.append(held.span())
         pattern = "4-7-8"
     sigh = _SIGH.search(key)
